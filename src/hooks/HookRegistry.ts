@@ -1,0 +1,217 @@
+import { ERROR_CODES, HookAlreadyRegisteredError, InvalidArgumentError, MemhooksError } from '../errors.js';
+import type { Module } from '../models/Module.js';
+import { describeModule, pathOf } from '../models/paths.js';
+import { emit } from '../runtime/events.js';
+import { ModelHook } from './ModelHook.js';
+import { REGISTRY_KEY, type DisposableRegistry } from './registryAccess.js';
+
+/** Returned by registerHook. `remove()` is idempotent and only ever removes the hook it was issued for. */
+export interface HookHandle {
+  readonly name: string;
+  remove(): void;
+  [Symbol.dispose](): void;
+}
+
+/** One registered hook, with what it overrides read once at registration so that dispatch skips no-ops. */
+interface Entry {
+  readonly name: string;
+  readonly hook: ModelHook;
+  readonly pre: boolean;
+  readonly post: boolean;
+  readonly replaces: boolean;
+  readonly onError: boolean;
+}
+
+type Forward = (...args: unknown[]) => unknown;
+
+/**
+ * The hooks of one module. Hooks are named, unique per module, and run as an onion: the most recently
+ * registered hook is the outermost (its preForward first, its postForward last).
+ *
+ * Porting note: diffusers splices a chain of closures on removal and loses a `new_forward` when the hook
+ * just beneath it is removed. Here dispatch walks an immutable array of entries, so removing any hook
+ * (first, middle, last, beneath a newForward hook) is a plain array removal and cannot break the others.
+ * The array is replaced, never mutated, so a forward in flight keeps the chain it started with.
+ */
+export class HookRegistry implements DisposableRegistry {
+  readonly module: Module;
+  private entries: readonly Entry[] = [];
+  private original: Forward | undefined;
+
+  private constructor(module: Module) {
+    this.module = module;
+  }
+
+  /** The module's registry, created and attached on first use. */
+  static checkIfExistsOrInitialize(module: Module): HookRegistry {
+    const holder = module as unknown as Record<symbol, HookRegistry | undefined>;
+    const existing = holder[REGISTRY_KEY];
+    if (existing !== undefined) return existing;
+    if (typeof module?.forward !== 'function') {
+      throw new InvalidArgumentError(`Hooks attach to modules with a forward function; got ${String(module)}.`);
+    }
+    const registry = new HookRegistry(module);
+    Object.defineProperty(module, REGISTRY_KEY, { value: registry, enumerable: false, configurable: true });
+    return registry;
+  }
+
+  /** The module's registry, or undefined when no hook was ever registered on it. */
+  static get(module: Module): HookRegistry | undefined {
+    return (module as unknown as Record<symbol, HookRegistry | undefined>)[REGISTRY_KEY];
+  }
+
+  /** Names in registration order (the last is the outermost). */
+  get hookOrder(): readonly string[] {
+    return this.entries.map((e) => e.name);
+  }
+
+  getHook(name: string): ModelHook | undefined {
+    return this.entries.find((e) => e.name === name)?.hook;
+  }
+
+  registerHook(hook: ModelHook, name: string): HookHandle {
+    if (!(hook instanceof ModelHook)) {
+      throw new MemhooksError(ERROR_CODES.INVALID_HOOK, `registerHook on module ${describeModule(this.module)} needs a ModelHook instance (a subclass of ModelHook), got ${String(hook)}.`);
+    }
+    if (typeof name !== 'string' || name === '') {
+      throw new InvalidArgumentError(`registerHook on module ${describeModule(this.module)} needs a non-empty hook name.`);
+    }
+    if (this.getHook(name) !== undefined) throw new HookAlreadyRegisteredError(name, describeModule(this.module));
+    if (hook.stateful && hook.resetState === ModelHook.prototype.resetState) {
+      throw new MemhooksError(ERROR_CODES.INVALID_HOOK, `Hook "${name}" (${hook.constructor.name}) is stateful but does not implement resetState(module). Implement it so that resetStatefulHooks can clear its state.`);
+    }
+    // Runs first: if it throws, nothing has changed.
+    hook.initializeHook(this.module);
+    const entry: Entry = {
+      name,
+      hook,
+      pre: hook.preForward !== ModelHook.prototype.preForward,
+      post: hook.postForward !== ModelHook.prototype.postForward,
+      replaces: typeof hook.newForward === 'function',
+      onError: typeof hook.onForwardError === 'function',
+    };
+    if (this.entries.length === 0) this.installForward();
+    this.entries = [...this.entries, entry];
+    emit('hook:registered', { name, path: pathOf(this.module) });
+    return makeHandle(this, hook, name);
+  }
+
+  /**
+   * Removes the hook called `name` from this module (deinitializeHook runs first and may veto by throwing),
+   * and with `recurse` from every descendant too. A missing name is not an error.
+   */
+  removeHook(name: string, options: { recurse?: boolean } = {}): void {
+    const { recurse = true } = options;
+    this.removeLocal(name);
+    if (!recurse) return;
+    for (const m of this.module.modules()) {
+      if (m !== this.module) HookRegistry.get(m)?.removeLocal(name);
+    }
+  }
+
+  /** Calls resetState on stateful hooks, outermost first, here and (with `recurse`) on every descendant. */
+  resetStatefulHooks(options: { recurse?: boolean } = {}): void {
+    const { recurse = true } = options;
+    const registries = recurse ? this.module.modules().map((m) => HookRegistry.get(m)) : [this];
+    for (const registry of registries) {
+      if (registry === undefined) continue;
+      for (let i = registry.entries.length - 1; i >= 0; i--) {
+        const { hook } = registry.entries[i]!;
+        if (hook.stateful) hook.resetState(registry.module);
+      }
+    }
+  }
+
+  toString(): string {
+    const lines = this.entries.map((e, i) => `  (${i}) ${e.name} - ${e.hook.toString()}`);
+    return `HookRegistry(\n${lines.join('\n')}${lines.length ? '\n' : ''})`;
+  }
+
+  /** @internal Module.dispose: drops every hook without undoing it; hooks get detachHook. */
+  clearForDispose(): void {
+    const dropped = this.entries;
+    if (dropped.length === 0) return;
+    this.entries = [];
+    this.restoreForward();
+    for (let i = dropped.length - 1; i >= 0; i--) {
+      dropped[i]!.hook.detachHook(this.module);
+      emit('hook:removed', { name: dropped[i]!.name, path: pathOf(this.module) });
+    }
+  }
+
+  /** @internal */
+  removeLocal(name: string, only?: ModelHook): void {
+    const index = this.entries.findIndex((e) => e.name === name && (only === undefined || e.hook === only));
+    if (index < 0) return;
+    const { hook } = this.entries[index]!;
+    try {
+      hook.deinitializeHook(this.module);
+    } catch (cause) {
+      throw new MemhooksError(
+        ERROR_CODES.HOOK_REMOVAL_REFUSED,
+        `Hook "${name}" (${hook.constructor.name}) refused to be removed from module ${describeModule(this.module)}; it is still registered.`,
+        { cause },
+      );
+    }
+    this.entries = this.entries.filter((_, i) => i !== index);
+    if (this.entries.length === 0) this.restoreForward();
+    emit('hook:removed', { name, path: pathOf(this.module) });
+  }
+
+  private installForward(): void {
+    const module = this.module;
+    const original = module.forward as Forward;
+    this.original = original;
+    const registry = this;
+    const hooked = function (...args: unknown[]): unknown {
+      const chain = registry.entries;
+      return dispatch(module, chain, chain.length - 1, args, original);
+    };
+    Object.defineProperty(hooked, 'name', { value: original.name, configurable: true });
+    Object.defineProperty(hooked, 'length', { value: original.length, configurable: true });
+    Object.defineProperty(module, 'forward', { value: hooked, writable: true, configurable: true, enumerable: false });
+  }
+
+  private restoreForward(): void {
+    if (this.original === undefined) return;
+    Object.defineProperty(this.module, 'forward', { value: this.original, writable: true, configurable: true, enumerable: false });
+    this.original = undefined;
+  }
+}
+
+/** Runs entry `i` of the chain around the entries inside it; -1 is the module's own forward. */
+function dispatch(module: Module, chain: readonly Entry[], i: number, args: unknown[], original: Forward): unknown {
+  if (i < 0) return original.apply(module, args);
+  const e = chain[i]!;
+  let inner = args;
+  if (e.pre) {
+    inner = e.hook.preForward(module, args);
+    if (!Array.isArray(inner)) {
+      throw new MemhooksError(ERROR_CODES.INVALID_HOOK, `preForward of hook "${e.name}" on module ${describeModule(module)} returned ${typeof inner}; it must return the argument array.`);
+    }
+  }
+  try {
+    const out = e.replaces
+      ? e.hook.newForward!(module, inner, (...next: unknown[]) => dispatch(module, chain, i - 1, next, original))
+      : dispatch(module, chain, i - 1, inner, original);
+    return e.post ? e.hook.postForward(module, out) : out;
+  } catch (error) {
+    if (e.onError) notifyForwardError(e, module, error);
+    throw error;
+  }
+}
+
+/** A failing onForwardError must not replace the forward's error, which propagates unchanged. */
+function notifyForwardError(e: Entry, module: Module, error: unknown): void {
+  try {
+    e.hook.onForwardError!(module, error);
+  } catch (secondary) {
+    console.warn(`memhooks: onForwardError of hook "${e.name}" on module ${describeModule(module)} threw while handling a forward error; the original error propagates.`, secondary);
+  }
+}
+
+function makeHandle(registry: HookRegistry, hook: ModelHook, name: string): HookHandle {
+  const ref = new WeakRef(registry);
+  const remove = (): void => ref.deref()?.removeLocal(name, hook);
+  return { name, remove, [Symbol.dispose]: remove };
+}

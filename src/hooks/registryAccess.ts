@@ -1,0 +1,14 @@
+/**
+ * The registry lives on its module under a process-global symbol, so that two copies of the package in
+ * one process see the same hooks. This file holds only the key and the dispose path, which lets Module
+ * drop hooks without importing the registry (and without an import cycle).
+ */
+export const REGISTRY_KEY = Symbol.for('memhooks.hookRegistry');
+
+export interface DisposableRegistry {
+  clearForDispose(): void;
+}
+
+export function clearHooksForDispose(module: object): void {
+  (module as Record<symbol, DisposableRegistry | undefined>)[REGISTRY_KEY]?.clearForDispose();
+}

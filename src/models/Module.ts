@@ -1,0 +1,189 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../errors.js';
+import { clearHooksForDispose } from '../hooks/registryAccess.js';
+import { formatBytes } from '../runtime/format.js';
+import { Parameter } from './Parameter.js';
+import { describeModule, pathOf, setOwnerIfUnset } from './paths.js';
+
+export type Member = Module | Parameter;
+
+export interface MemoryFootprint {
+  device: number;
+  host: number;
+  disk: number;
+}
+
+/**
+ * A node of a model tree, as torch.nn.Module: children and parameters are the module's own fields that
+ * hold a Module (ModuleList included) or a Parameter, discovered in declaration order.
+ *
+ * `forward` is the subclass's code. Each instance runs it inside its own tf.tidy scope, so the
+ * intermediates of a module are released when it returns and only its outputs survive. Hooks attach to
+ * the instance's `forward` through the HookRegistry.
+ */
+export abstract class Module {
+  constructor() {
+    scopeForward(this);
+  }
+
+  abstract forward(...args: any[]): any;
+
+  /** Own members in declaration order. ModuleList overrides this to expose its items. */
+  protected ownMembers(): Array<[string, Member]> {
+    const members: Array<[string, Member]> = [];
+    for (const key of Object.keys(this)) {
+      const value = (this as Record<string, unknown>)[key];
+      if (value instanceof Module || value instanceof Parameter) members.push([key, value]);
+      else if (Array.isArray(value) && value.some((v) => v instanceof Module || v instanceof Parameter)) {
+        throw new MemhooksError(
+          ERROR_CODES.INVALID_MODULE_FIELD,
+          `Field "${key}" of module ${describeModule(this)} is a plain array holding modules or parameters, which ` +
+            `memhooks cannot see. Wrap the modules in a ModuleList (new ModuleList([...])).`,
+        );
+      }
+    }
+    return members;
+  }
+
+  private linkedMembers(): Array<[string, Member]> {
+    const members = this.ownMembers();
+    for (const [key, member] of members) setOwnerIfUnset(member, this, key);
+    return members;
+  }
+
+  namedChildren(): Array<[string, Module]> {
+    return this.linkedMembers().filter((e): e is [string, Module] => e[1] instanceof Module);
+  }
+
+  children(): Module[] {
+    return this.namedChildren().map(([, m]) => m);
+  }
+
+  /** This module and every descendant, depth-first, each once (a shared module under its first path). */
+  namedModules(prefix = ''): Array<[string, Module]> {
+    const out: Array<[string, Module]> = [];
+    const seen = new Set<Module>();
+    const visit = (m: Module, path: string): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      out.push([path, m]);
+      for (const [key, child] of m.namedChildren()) visit(child, path === '' ? key : `${path}.${key}`);
+    };
+    visit(this, prefix);
+    return out;
+  }
+
+  modules(): Module[] {
+    return this.namedModules().map(([, m]) => m);
+  }
+
+  /** Parameters with their paths, each once (a tied parameter under its first path). */
+  namedParameters(options: { recurse?: boolean; prefix?: string } = {}): Array<[string, Parameter]> {
+    const { recurse = true, prefix = '' } = options;
+    const out: Array<[string, Parameter]> = [];
+    const seen = new Set<Parameter>();
+    const owners: Array<[string, Module]> = recurse ? this.namedModules(prefix) : [[prefix, this]];
+    for (const [path, m] of owners) {
+      for (const [key, member] of m.linkedMembers()) {
+        if (!(member instanceof Parameter) || seen.has(member)) continue;
+        seen.add(member);
+        out.push([path === '' ? key : `${path}.${key}`, member]);
+      }
+    }
+    return out;
+  }
+
+  parameters(options: { recurse?: boolean } = {}): Parameter[] {
+    return this.namedParameters(options).map(([, p]) => p);
+  }
+
+  /** The module at a dotted path ('' is this module). */
+  getSubmodule(path: string): Module {
+    if (typeof path !== 'string') throw new InvalidArgumentError(`getSubmodule(path) needs a string path, got ${typeof path}.`);
+    let current: Module = this;
+    if (path === '') return current;
+    const parts = path.split('.');
+    for (let i = 0; i < parts.length; i++) {
+      const next = current.namedChildren().find(([key]) => key === parts[i]);
+      if (next === undefined) {
+        const available = current.namedChildren().map(([k]) => k);
+        throw new MemhooksError(
+          ERROR_CODES.MODULE_NOT_FOUND,
+          `Module ${describeModule(current)} has no child "${parts[i]}" (looking up "${path}" from ` +
+            `${describeModule(this)}). Its children are: ${available.length ? available.join(', ') : '(none)'}.`,
+        );
+      }
+      current = next[1];
+    }
+    return current;
+  }
+
+  /** The parameter at a dotted path, e.g. "blocks.0.attn.to_q.weight". */
+  getParameter(path: string): Parameter {
+    const dot = typeof path === 'string' ? path.lastIndexOf('.') : -1;
+    const owner = this.getSubmodule(dot < 0 ? '' : path.slice(0, dot));
+    const key = dot < 0 ? path : path.slice(dot + 1);
+    const found = owner.linkedMembers().find(([k, v]) => k === key && v instanceof Parameter);
+    if (found === undefined) {
+      const available = owner.namedParameters({ recurse: false }).map(([k]) => k);
+      throw new MemhooksError(
+        ERROR_CODES.PARAMETER_NOT_FOUND,
+        `Module ${describeModule(owner)} has no parameter "${key}" (looking up "${path}"). ` +
+          `Its own parameters are: ${available.length ? available.join(', ') : '(none)'}.`,
+      );
+    }
+    return found[1] as Parameter;
+  }
+
+  /** Bytes of this module's parameters (each counted once) on each tier. */
+  memoryFootprint(): MemoryFootprint {
+    const total: MemoryFootprint = { device: 0, host: 0, disk: 0 };
+    for (const p of this.parameters()) total[p.tier] += p.byteLength;
+    return total;
+  }
+
+  /** Drops every hook without running it (hooks get detachHook) and releases every parameter's bytes. */
+  dispose(): void {
+    for (const m of this.modules()) clearHooksForDispose(m);
+    for (const p of this.parameters()) p.dispose();
+  }
+
+  /** The tree: one line per module with its path, class and parameter bytes. */
+  toString(): string {
+    const lines: string[] = [];
+    for (const [path, m] of this.namedModules()) {
+      const depth = path === '' ? 0 : path.split('.').length;
+      const fp = m.memoryFootprint();
+      const bytes = fp.device + fp.host + fp.disk;
+      const where = fp.host + fp.disk === 0 ? '' : ` (device ${formatBytes(fp.device)}, host ${formatBytes(fp.host)}, disk ${formatBytes(fp.disk)})`;
+      const name = path === '' ? '(root)' : path.slice(path.lastIndexOf('.') + 1);
+      lines.push(`${'  '.repeat(depth)}${name}: ${m.constructor.name} ${formatBytes(bytes)}${where}`);
+    }
+    return lines.join('\n');
+  }
+
+  /** Dotted path from the root that discovered this module ('' for a root or an undiscovered module). */
+  get path(): string {
+    return pathOf(this);
+  }
+}
+
+/**
+ * Installs the instance's `forward`: the class's forward inside tf.tidy, with the same name and length,
+ * so that intermediates are released per module and reflection on `forward` sees the user's function.
+ */
+function scopeForward(m: Module): void {
+  const impl = m.forward as (...args: unknown[]) => unknown;
+  if (typeof impl !== 'function') return;
+  const scoped = function (this: unknown, ...args: unknown[]): unknown {
+    return tf.tidy(() => impl.apply(m, args) as tf.TensorContainer);
+  };
+  copyFunctionIdentity(scoped, impl);
+  Object.defineProperty(m, 'forward', { value: scoped, writable: true, configurable: true, enumerable: false });
+}
+
+/** Gives `target` the `name` and `length` of `source`. */
+export function copyFunctionIdentity(target: Function, source: Function): void {
+  Object.defineProperty(target, 'name', { value: source.name, configurable: true });
+  Object.defineProperty(target, 'length', { value: source.length, configurable: true });
+}

@@ -1,0 +1,236 @@
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  ERROR_CODES,
+  InvalidArgumentError,
+  MemhooksError,
+  ParameterDisposedError,
+  ParameterNotResidentError,
+} from '../errors.js';
+import { ledger } from '../runtime/ledger.js';
+import {
+  assertComputeDtype,
+  BYTES_PER_ELEMENT,
+  type ComputeDtype,
+  type HostArray,
+  type StorageDtype,
+  type Tier,
+} from './dtypes.js';
+import { describeParameter, setOwnerIfUnset, type ParameterOwner } from './paths.js';
+
+/** How the device copy is re-created: a tf.Variable keeps its name and trainability across tier moves. */
+interface VariableSpec {
+  name: string;
+  trainable: boolean;
+}
+
+type Storage =
+  | { tier: 'device'; tensor: tf.Tensor }
+  | { tier: 'host'; data: HostArray }
+  | { tier: 'disposed' };
+
+/** Host bytes with their shape; the dtype follows the array type. */
+export interface HostValue {
+  data: HostArray;
+  shape: readonly number[];
+}
+
+export interface ParameterOptions {
+  /** Shown in errors until the parameter is discovered in a module tree (which names it by its path). */
+  label?: string;
+}
+
+/**
+ * One weight of a module. It owns its bytes on exactly one tier and knows how to move them exactly:
+ * device ⇄ host copies are bitwise, and every move disposes what it leaves behind.
+ *
+ * A Parameter created from a tf.Variable stays a tf.Variable on the device (same name, same trainability),
+ * so optimizers and tfjs-layers keep seeing a registered variable.
+ */
+export class Parameter {
+  readonly shape: readonly number[];
+  readonly dtype: ComputeDtype;
+  readonly size: number;
+  /** Storage dtype of the bytes held; equal to `dtype` until a casting strategy stores it lower. */
+  storageDtype: StorageDtype;
+  label: string | undefined;
+  private storage: Storage;
+  private readonly variable: VariableSpec | undefined;
+
+  /**
+   * Takes ownership of `value`: a tf.Tensor starts on the device, `{ data, shape }` starts on the host
+   * (the array is adopted, not copied). The Parameter disposes what it owns when it moves or is disposed.
+   */
+  constructor(value: tf.Tensor | HostValue, options: ParameterOptions = {}) {
+    this.label = options.label;
+    if (value instanceof tf.Tensor) {
+      if (value.isDisposed) throw new InvalidArgumentError(`new Parameter(value) was given a disposed tensor.`);
+      assertComputeDtype(value.dtype, options.label ?? 'The tensor given to new Parameter()');
+      this.shape = Object.freeze([...value.shape]);
+      this.dtype = value.dtype;
+      this.variable = value instanceof tf.Variable ? { name: value.name, trainable: value.trainable } : undefined;
+      // Kept tensors survive every tf.tidy scope, so a Parameter created inside a forward outlives it.
+      this.storage = { tier: 'device', tensor: tf.keep(value) };
+    } else if (isHostValue(value)) {
+      this.shape = Object.freeze([...value.shape]);
+      this.dtype = value.data instanceof Int32Array ? 'int32' : 'float32';
+      this.variable = undefined;
+      const size = this.shape.reduce((a, b) => a * b, 1);
+      if (value.data.length !== size) {
+        throw new MemhooksError(
+          ERROR_CODES.SHAPE_MISMATCH,
+          `new Parameter({ data, shape }) got ${value.data.length} values for shape [${this.shape.join(', ')}] ` +
+            `(${size} values). Pass matching data.`,
+        );
+      }
+      this.storage = { tier: 'host', data: value.data };
+      ledger.hostBytes += value.data.byteLength;
+    } else {
+      throw new InvalidArgumentError(
+        `new Parameter(value) needs a tf.Tensor or { data: Float32Array | Int32Array, shape }, got ${describeValue(value)}.`,
+      );
+    }
+    this.size = this.shape.reduce((a, b) => a * b, 1);
+    this.storageDtype = this.dtype;
+  }
+
+  /** A parameter whose bytes start on the host, from a copy of `data`. */
+  static fromHost(data: HostArray, shape: readonly number[], options: ParameterOptions = {}): Parameter {
+    return new Parameter({ data: data.slice(), shape }, options);
+  }
+
+  get tier(): Tier {
+    if (this.storage.tier === 'disposed') throw new ParameterDisposedError(describeParameter(this));
+    return this.storage.tier;
+  }
+
+  get isDisposed(): boolean {
+    return this.storage.tier === 'disposed';
+  }
+
+  get isResident(): boolean {
+    return this.storage.tier === 'device';
+  }
+
+  /** Bytes of the stored representation (in `storageDtype`). */
+  get byteLength(): number {
+    return this.size * BYTES_PER_ELEMENT[this.storageDtype];
+  }
+
+  get trainable(): boolean {
+    return this.variable?.trainable ?? false;
+  }
+
+  /** The device tensor. Throws ParameterNotResidentError, naming this parameter, when it is not on the device. */
+  read(): tf.Tensor {
+    const s = this.storage;
+    if (s.tier === 'device') return s.tensor;
+    if (s.tier === 'disposed') throw new ParameterDisposedError(describeParameter(this));
+    throw new ParameterNotResidentError(describeParameter(this), s.tier);
+  }
+
+  /** The device tensor, or undefined when the bytes are elsewhere. Never throws. */
+  peek(): tf.Tensor | undefined {
+    return this.storage.tier === 'device' ? this.storage.tensor : undefined;
+  }
+
+  /** The host copy (read-only by contract). Throws when the bytes are not on the host. */
+  hostData(): HostArray {
+    const s = this.storage;
+    if (s.tier === 'host') return s.data;
+    throw new MemhooksError(
+      ERROR_CODES.PARAMETER_NOT_RESIDENT,
+      `Parameter ${describeParameter(this)} is on the "${this.storage.tier}" tier, not on the host. Call toHost() first.`,
+    );
+  }
+
+  /** Moves the bytes from the device to host memory: an exact copy; the device tensor is disposed. */
+  toHost(): this {
+    const s = this.storage;
+    if (s.tier === 'host') return this;
+    const tensor = this.read();
+    // dataSync on the cpu backend returns the backend's own array: copy so that the host bytes are ours alone.
+    const data = (tensor.dataSync() as HostArray).slice();
+    tensor.dispose();
+    this.storage = { tier: 'host', data };
+    ledger.hostBytes += data.byteLength;
+    return this;
+  }
+
+  /** Moves the bytes from the host to the device: an exact upload; the host copy is released. */
+  toDevice(): this {
+    const s = this.storage;
+    if (s.tier === 'device') return this;
+    if (s.tier === 'disposed') throw new ParameterDisposedError(describeParameter(this));
+    this.storage = { tier: 'device', tensor: this.upload(s.data) };
+    ledger.hostBytes -= s.data.byteLength;
+    return this;
+  }
+
+  /** Replaces the values (as tfjs' setWeights does), on whichever tier they are. Shapes and dtypes must match. */
+  assign(value: tf.Tensor): this {
+    if (!(value instanceof tf.Tensor) || value.isDisposed) {
+      throw new InvalidArgumentError(`Parameter ${describeParameter(this)}.assign() needs a live tf.Tensor.`);
+    }
+    if (!tf.util.arraysEqual(value.shape, this.shape as number[]) || value.dtype !== this.dtype) {
+      throw new MemhooksError(
+        ERROR_CODES.SHAPE_MISMATCH,
+        `Cannot assign a ${value.dtype} tensor of shape [${value.shape.join(', ')}] to parameter ` +
+          `${describeParameter(this)} (${this.dtype} [${this.shape.join(', ')}]). Pass a tensor of the same shape and dtype.`,
+      );
+    }
+    const s = this.storage;
+    if (s.tier === 'disposed') throw new ParameterDisposedError(describeParameter(this));
+    if (s.tier === 'host') {
+      s.data.set(value.dataSync() as HostArray);
+    } else if (s.tensor instanceof tf.Variable) {
+      s.tensor.assign(value);
+    } else if (s.tensor !== value) {
+      const next = tf.keep(tf.clone(value));
+      s.tensor.dispose();
+      this.storage = { tier: 'device', tensor: next };
+    }
+    return this;
+  }
+
+  /** Releases the bytes on whatever tier they are. Idempotent. */
+  dispose(): void {
+    const s = this.storage;
+    if (s.tier === 'device') s.tensor.dispose();
+    if (s.tier === 'host') ledger.hostBytes -= s.data.byteLength;
+    this.storage = { tier: 'disposed' };
+  }
+
+  /** @internal Records the module and field that own this parameter (first owner wins). */
+  attach(owner: ParameterOwner, key: string): void {
+    setOwnerIfUnset(this, owner, key);
+  }
+
+  toString(): string {
+    return `Parameter(${describeParameter(this)}, ${this.dtype}[${this.shape.join(', ')}], ${this.storage.tier})`;
+  }
+
+  private upload(data: HostArray): tf.Tensor {
+    const shape = this.shape as number[];
+    if (!this.variable) return tf.keep(tf.tensor(data, shape, this.dtype));
+    // The old variable was disposed when the bytes left the device, so its name is free again. The variable
+    // shares the upload's buffer; disposing the upload handle only drops a reference.
+    const upload = tf.tensor(data, shape, this.dtype);
+    const variable = tf.variable(upload, this.variable.trainable, this.variable.name);
+    upload.dispose();
+    return variable;
+  }
+}
+
+function isHostValue(value: unknown): value is HostValue {
+  const v = value as HostValue | null;
+  return (
+    typeof v === 'object' && v !== null && (v.data instanceof Float32Array || v.data instanceof Int32Array) &&
+    Array.isArray(v.shape) && v.shape.every((d) => Number.isSafeInteger(d) && d >= 0)
+  );
+}
+
+function describeValue(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
+  return typeof value;
+}

@@ -1,0 +1,2 @@
+// Built-in layers (filled in by the layers work).
+export {};

@@ -1,0 +1,2 @@
+// Wrapping tfjs LayersModels.
+export {};

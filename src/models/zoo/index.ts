@@ -1,0 +1,2 @@
+// Real pre-trained models shipped inside npm packages.
+export {};

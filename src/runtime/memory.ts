@@ -1,0 +1,183 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ledger } from './ledger.js';
+
+/**
+ * Device-memory accounting from the tfjs engine, per backend, the analog of torch.cuda.memory_allocated /
+ * max_memory_allocated.
+ *
+ * Why our own tracker: tf.memory().numBytes counts every tensor handle (a reshape or a variable over the
+ * same buffer counts twice) and sums all backends; tf.profile samples only after kernels and triples the
+ * cost of small ops. Here each data buffer counts once, on the backend that holds it, from the moment the
+ * engine registers it until it frees it, including uploads created and disposed between kernels. It does
+ * not see allocations a kernel makes internally without the engine (cpu Softmax temporaries) nor XNNPACK's
+ * packed weight copies on wasm; `wasmHeapBytes` reports the wasm heap for that.
+ *
+ * Tensors created before memhooks was first imported are not counted: import memhooks first.
+ */
+type DataId = object;
+type Backend = tf.KernelBackend;
+
+interface Bucket {
+  bytes: number;
+  peak: number;
+}
+
+interface EngineInternals {
+  backendName: string;
+  registry: Record<string, Backend>;
+  state: { tensorInfo: WeakMap<DataId, { backend: Backend; bytes: number }> };
+  trackTensor(a: tf.Tensor, backend?: Backend): void;
+  removeDataId(dataId: DataId, backend: Backend): void;
+  moveData(backend: Backend, dataId: DataId): void;
+}
+
+export interface MemoryStats {
+  /** Bytes of live data buffers on the active backend. */
+  deviceBytes: number;
+  /** Highest deviceBytes since the last resetPeak (or since memhooks was imported). */
+  peakDeviceBytes: number;
+  /** Bytes memhooks holds in host memory (offloaded parameters, staging). */
+  hostBytes: number;
+  /** Bytes memhooks has written to disk for offloading. */
+  diskBytes: number;
+  /** Size of the wasm heap when the active backend is wasm: a high-water mark that includes XNNPACK copies. */
+  wasmHeapBytes?: number;
+}
+
+class MemoryTracker {
+  private readonly buckets = new Map<Backend, Bucket>();
+  private readonly counted = new WeakMap<DataId, number>();
+
+  constructor(private readonly engine: EngineInternals) {}
+
+  install(): void {
+    const engine = this.engine;
+    const tracker = this;
+    const { trackTensor, removeDataId, moveData } = engine;
+    const info = (): EngineInternals['state']['tensorInfo'] => engine.state.tensorInfo;
+    // Own properties on the engine instance shadow the prototype methods the engine calls on itself.
+    engine.trackTensor = function (a, backend) {
+      const isNew = !info().has(a.dataId);
+      trackTensor.call(this, a, backend);
+      if (isNew) {
+        const entry = info().get(a.dataId);
+        if (entry !== undefined && entry.bytes > 0) tracker.add(entry.backend, a.dataId, entry.bytes);
+      }
+    };
+    engine.removeDataId = function (dataId, backend) {
+      removeDataId.call(this, dataId, backend);
+      if (!info().has(dataId)) tracker.remove(backend, dataId);
+    };
+    engine.moveData = function (backend, dataId) {
+      const from = info().get(dataId)?.backend;
+      moveData.call(this, backend, dataId);
+      const bytes = tracker.counted.get(dataId);
+      if (from !== undefined && bytes !== undefined && from !== backend) {
+        tracker.bucket(from).bytes -= bytes;
+        tracker.grow(tracker.bucket(backend), bytes);
+      }
+    };
+  }
+
+  stats(): MemoryStats {
+    const backend = this.activeBackend();
+    const b = backend === undefined ? { bytes: 0, peak: 0 } : this.bucket(backend);
+    const stats: MemoryStats = {
+      deviceBytes: b.bytes,
+      peakDeviceBytes: b.peak,
+      hostBytes: ledger.hostBytes,
+      diskBytes: ledger.diskBytes,
+    };
+    const heap = wasmHeapBytes(backend);
+    if (heap !== undefined) stats.wasmHeapBytes = heap;
+    return stats;
+  }
+
+  /** Bytes on a named backend (for tests and multi-backend setups). */
+  bytesOn(backendName: string): number {
+    const backend = this.engine.registry[backendName];
+    return backend === undefined ? 0 : (this.buckets.get(backend)?.bytes ?? 0);
+  }
+
+  resetPeak(): void {
+    for (const b of this.buckets.values()) b.peak = b.bytes;
+  }
+
+  /**
+   * Runs fn and reports the peak of device bytes during it (absolute, as torch.cuda.max_memory_allocated
+   * after reset_peak_memory_stats). Nests: an outer track still sees an inner peak.
+   */
+  track<T>(fn: () => T): { result: T; peakDeviceBytes: number } {
+    const saved = new Map<Backend, number>();
+    for (const [k, b] of this.buckets) {
+      saved.set(k, b.peak);
+      b.peak = b.bytes;
+    }
+    const backend = this.activeBackend();
+    const start = backend === undefined ? 0 : this.bucket(backend).bytes;
+    let peakDeviceBytes = start;
+    try {
+      const result = fn();
+      if (backend !== undefined) peakDeviceBytes = this.bucket(backend).peak;
+      return { result, peakDeviceBytes };
+    } finally {
+      for (const [k, b] of this.buckets) b.peak = Math.max(b.peak, saved.get(k) ?? 0);
+    }
+  }
+
+  private add(backend: Backend, dataId: DataId, bytes: number): void {
+    this.counted.set(dataId, bytes);
+    this.grow(this.bucket(backend), bytes);
+  }
+
+  private remove(backend: Backend, dataId: DataId): void {
+    const bytes = this.counted.get(dataId);
+    if (bytes === undefined) return;
+    this.counted.delete(dataId);
+    this.bucket(backend).bytes -= bytes;
+  }
+
+  private grow(b: Bucket, bytes: number): void {
+    b.bytes += bytes;
+    if (b.bytes > b.peak) b.peak = b.bytes;
+  }
+
+  private bucket(backend: Backend): Bucket {
+    let b = this.buckets.get(backend);
+    if (b === undefined) this.buckets.set(backend, (b = { bytes: 0, peak: 0 }));
+    return b;
+  }
+
+  private activeBackend(): Backend | undefined {
+    const name = this.engine.backendName;
+    return name == null ? undefined : this.engine.registry[name];
+  }
+}
+
+function wasmHeapBytes(backend: Backend | undefined): number | undefined {
+  const heap = (backend as unknown as { wasm?: { HEAPU8?: Uint8Array } } | undefined)?.wasm?.HEAPU8;
+  return heap?.buffer.byteLength;
+}
+
+const KEY = Symbol.for('memhooks.memoryTracker');
+
+/** One tracker per engine, shared by every copy of memhooks in the process. */
+function trackerFor(engine: EngineInternals): MemoryTracker {
+  const holder = engine as unknown as Record<symbol, MemoryTracker | undefined>;
+  let tracker = holder[KEY];
+  if (tracker === undefined) {
+    tracker = new MemoryTracker(engine);
+    tracker.install();
+    Object.defineProperty(engine, KEY, { value: tracker, enumerable: false });
+  }
+  return tracker;
+}
+
+const tracker = trackerFor(tf.engine() as unknown as EngineInternals);
+
+export const memory = {
+  stats: (): MemoryStats => tracker.stats(),
+  resetPeak: (): void => tracker.resetPeak(),
+  track: <T>(fn: () => T): { result: T; peakDeviceBytes: number } => tracker.track(fn),
+  bytesOn: (backendName: string): number => tracker.bytesOn(backendName),
+};

@@ -1,0 +1,133 @@
+import { ERROR_CODES, InvalidArgumentError, MemhooksError, StrategyConflictError } from '../errors.js';
+import type { Module } from '../models/Module.js';
+import { ancestorsOf, describeModule } from '../models/paths.js';
+import { container as rootContainer, injectable, type DependencyContainer } from '../runtime/di.js';
+import { Strategy, type StrategyHandle } from './Strategy.js';
+
+type StrategyClass = new (...args: any[]) => Strategy<any>;
+
+const NAME = Symbol.for('memhooks.strategyName');
+const APPLIED = Symbol.for('memhooks.appliedStrategies');
+/** Every name ever registered, to list the choices when a name is unknown. */
+const knownNames = new Set<string>();
+
+export function strategyToken(name: string): string {
+  return `memhooks:strategy:${name}`;
+}
+
+/**
+ * Class decorator for strategy plugins: names the strategy and registers it in the container (the root
+ * container unless another is given, e.g. a test's child container).
+ */
+export function strategy(name: string, options: { container?: DependencyContainer } = {}) {
+  return function <C extends StrategyClass>(cls: C): C {
+    if (typeof name !== 'string' || !/^[A-Za-z0-9_:.-]+$/.test(name)) {
+      throw new InvalidArgumentError(`@strategy(name) needs a name of letters, digits, "_", "-", ".", ":"; got ${JSON.stringify(name)} on class ${cls.name}.`);
+    }
+    Object.defineProperty(cls, NAME, { value: name, enumerable: false });
+    injectable()(cls);
+    registerStrategy(cls, options.container);
+    return cls;
+  };
+}
+
+/** Registers a @strategy class in a container (the root one by default). A name can be registered once per container. */
+export function registerStrategy(cls: StrategyClass, target: DependencyContainer = rootContainer): void {
+  const name = (cls as unknown as Record<symbol, string | undefined>)[NAME];
+  if (name === undefined) {
+    throw new InvalidArgumentError(`registerStrategy(${cls?.name ?? String(cls)}) needs a class decorated with @strategy(name).`);
+  }
+  if (!(cls.prototype instanceof Strategy)) {
+    throw new InvalidArgumentError(`Strategy class ${cls.name} must extend Strategy.`);
+  }
+  const token = strategyToken(name);
+  if (target.isRegistered(token, false)) {
+    throw new MemhooksError(ERROR_CODES.DUPLICATE_REGISTRATION, `A strategy named "${name}" is already registered in this container. Pick another name, or register it in a child container (createContainer()).`);
+  }
+  knownNames.add(name);
+  target.register(token, { useClass: cls });
+}
+
+interface Applied {
+  name: string;
+  conflictsWith: readonly string[];
+  handle: StrategyHandle;
+}
+
+function appliedOn(module: Module): Map<string, Applied> {
+  const holder = module as unknown as Record<symbol, Map<string, Applied> | undefined>;
+  let map = holder[APPLIED];
+  if (map === undefined) {
+    map = new Map();
+    Object.defineProperty(module, APPLIED, { value: map, enumerable: false });
+  }
+  return map;
+}
+
+/** Strategies applied to this module, its descendants, or its known ancestors. */
+function appliedAround(module: Module): Array<{ applied: Applied; at: Module }> {
+  const found: Array<{ applied: Applied; at: Module }> = [];
+  const visit = (m: Module): void => {
+    const map = (m as unknown as Record<symbol, Map<string, Applied> | undefined>)[APPLIED];
+    for (const applied of map?.values() ?? []) found.push({ applied, at: m });
+  };
+  for (const m of module.modules()) visit(m);
+  for (const ancestor of ancestorsOf(module)) visit(ancestor as Module);
+  return found;
+}
+
+/** The names of the strategies applied directly to this module. */
+export function appliedStrategies(module: Module): string[] {
+  return [...appliedOn(module).keys()];
+}
+
+/**
+ * Applies the strategy registered under `name` to `module`. Everything is checked first (the name, the
+ * conflicts, the strategy's own validation); on any error the module is left exactly as it was.
+ */
+export function applyStrategy<O>(
+  module: Module,
+  name: string,
+  options: O,
+  config: { container?: DependencyContainer } = {},
+): StrategyHandle {
+  const target = config.container ?? rootContainer;
+  const token = strategyToken(name);
+  if (!target.isRegistered(token, true)) {
+    const known = [...knownNames].filter((n) => target.isRegistered(strategyToken(n), true)).sort();
+    throw new MemhooksError(ERROR_CODES.UNKNOWN_STRATEGY, `No strategy named "${name}" is registered. Registered strategies: ${known.length ? known.join(', ') : '(none)'}. Decorate your class with @strategy("${name}") or call registerStrategy().`);
+  }
+  const instance = target.resolve<Strategy<O>>(token);
+  for (const { applied, at } of appliedAround(module)) {
+    const clash = applied.name === name || instance.conflictsWith.includes(applied.name) || applied.conflictsWith.includes(name);
+    if (!clash) continue;
+    const where = at === module ? `module ${describeModule(module)}` : `module ${describeModule(at)}, which overlaps ${describeModule(module)}`;
+    throw new StrategyConflictError(
+      applied.name === name
+        ? `Strategy "${name}" is already applied to ${where}. Remove it first (handle.remove()) before applying it again.`
+        : `Strategy "${name}" conflicts with strategy "${applied.name}", which is applied to ${where}. Remove "${applied.name}" first, or apply "${name}" to modules it does not cover.`,
+    );
+  }
+  instance.validate(module, options);
+  const undo = instance.apply(module, options);
+  const map = appliedOn(module);
+  let removed = false;
+  const remove = (): void => {
+    if (removed) return;
+    undo.remove();
+    removed = true;
+    map.delete(name);
+  };
+  const handle: StrategyHandle = {
+    name,
+    module,
+    get removed() {
+      return removed;
+    },
+    remove,
+    [Symbol.dispose]: remove,
+  };
+  map.set(name, { name, conflictsWith: instance.conflictsWith, handle });
+  return handle;
+}
+
