@@ -50,7 +50,12 @@ class MemoryTracker {
 
   constructor(private readonly engine: EngineInternals) {}
 
+  private installed = false;
+
+  /** Patches the engine; uninstall() puts its own methods back (for measuring the tracker's overhead). */
   install(): void {
+    if (this.installed) return;
+    this.installed = true;
     const engine = this.engine;
     const tracker = this;
     const { trackTensor, removeDataId, moveData } = engine;
@@ -77,6 +82,19 @@ class MemoryTracker {
         tracker.grow(tracker.bucket(backend), bytes);
       }
     };
+  }
+
+  uninstall(): void {
+    if (!this.installed) return;
+    this.installed = false;
+    const engine = this.engine as unknown as Record<string, unknown>;
+    delete engine.trackTensor;
+    delete engine.removeDataId;
+    delete engine.moveData;
+  }
+
+  get enabled(): boolean {
+    return this.installed;
   }
 
   stats(): MemoryStats {
@@ -180,4 +198,12 @@ export const memory = {
   resetPeak: (): void => tracker.resetPeak(),
   track: <T>(fn: () => T): { result: T; peakDeviceBytes: number } => tracker.track(fn),
   bytesOn: (backendName: string): number => tracker.bytesOn(backendName),
+  /**
+   * Turns tracking off and on, for benchmarks that measure its overhead. Buffers allocated while it is off
+   * are never counted (their release is ignored too), so the totals stay consistent but miss them.
+   */
+  setEnabled: (on: boolean): void => (on ? tracker.install() : tracker.uninstall()),
+  get enabled(): boolean {
+    return tracker.enabled;
+  },
 };
