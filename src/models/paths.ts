@@ -50,11 +50,14 @@ export function ancestorsOf(member: object): object[] {
   return out;
 }
 
-/** `"blocks.3" (Linear)` or `the root module (UNet)`, for messages. */
+/**
+ * `"blocks.3" (Linear)` for messages, or just the class (`UNet`) for a root — or for a module whose tree
+ * was never walked, whose path is not known yet; claiming "root" there would send people to the wrong place.
+ */
 export function describeModule(module: object): string {
   const path = pathOf(module);
   const cls = module.constructor?.name ?? 'Module';
-  return path === '' ? `the root module (${cls})` : `"${path}" (${cls})`;
+  return path === '' ? cls : `"${path}" (${cls})`;
 }
 
 /** `"blocks.3.weight" [64, 32]`, falling back to the parameter's label when it was never discovered. */

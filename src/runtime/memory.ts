@@ -15,6 +15,8 @@ import { ledger } from './ledger.js';
  * Tensors created before memhooks was first imported are not counted: import memhooks first.
  */
 type DataId = object;
+/** Tags the engine's own buffer record, so that no second map is looked up per tensor (the hot path). */
+const COUNTED_IN = Symbol('memhooks.countedIn');
 type Backend = tf.KernelBackend;
 
 interface Bucket {
@@ -22,10 +24,17 @@ interface Bucket {
   peak: number;
 }
 
+/** The engine's record of a data buffer; the tracker tags it with the bucket it was counted in. */
+interface BufferInfo {
+  backend: Backend;
+  bytes: number;
+  [COUNTED_IN]?: Bucket;
+}
+
 interface EngineInternals {
   backendName: string;
   registry: Record<string, Backend>;
-  state: { tensorInfo: WeakMap<DataId, { backend: Backend; bytes: number }> };
+  state: { tensorInfo: WeakMap<DataId, BufferInfo>; numDataBuffers: number };
   trackTensor(a: tf.Tensor, backend?: Backend): void;
   removeDataId(dataId: DataId, backend: Backend): void;
   moveData(backend: Backend, dataId: DataId): void;
@@ -46,41 +55,52 @@ export interface MemoryStats {
 
 class MemoryTracker {
   private readonly buckets = new Map<Backend, Bucket>();
-  private readonly counted = new WeakMap<DataId, number>();
+  private lastBackend: Backend | undefined;
+  private lastBucket: Bucket | undefined;
 
   constructor(private readonly engine: EngineInternals) {}
 
   private installed = false;
 
-  /** Patches the engine; uninstall() puts its own methods back (for measuring the tracker's overhead). */
+  /**
+   * Patches the engine; uninstall() puts its own methods back (for measuring the tracker's overhead).
+   * Own properties on the engine instance shadow the prototype methods the engine calls on itself. Every
+   * tensor handle passes through trackTensor, so the patch does one integer compare per handle and one
+   * WeakMap lookup per new buffer.
+   */
   install(): void {
     if (this.installed) return;
     this.installed = true;
     const engine = this.engine;
     const tracker = this;
     const { trackTensor, removeDataId, moveData } = engine;
-    const info = (): EngineInternals['state']['tensorInfo'] => engine.state.tensorInfo;
-    // Own properties on the engine instance shadow the prototype methods the engine calls on itself.
     engine.trackTensor = function (a, backend) {
-      const isNew = !info().has(a.dataId);
+      const buffers = engine.state.numDataBuffers;
       trackTensor.call(this, a, backend);
-      if (isNew) {
-        const entry = info().get(a.dataId);
-        if (entry !== undefined && entry.bytes > 0) tracker.add(entry.backend, a.dataId, entry.bytes);
-      }
+      if (engine.state.numDataBuffers === buffers) return;
+      const info = engine.state.tensorInfo.get(a.dataId);
+      if (info !== undefined && info.bytes > 0) tracker.count(info);
     };
     engine.removeDataId = function (dataId, backend) {
+      const info = engine.state.tensorInfo.get(dataId);
       removeDataId.call(this, dataId, backend);
-      if (!info().has(dataId)) tracker.remove(backend, dataId);
+      // The engine deletes the record only when the backend matches; a record it keeps stays counted.
+      const bucket = info?.[COUNTED_IN];
+      if (bucket !== undefined && info!.backend === backend) {
+        bucket.bytes -= info!.bytes;
+        info![COUNTED_IN] = undefined;
+      }
     };
     engine.moveData = function (backend, dataId) {
-      const from = info().get(dataId)?.backend;
       moveData.call(this, backend, dataId);
-      const bytes = tracker.counted.get(dataId);
-      if (from !== undefined && bytes !== undefined && from !== backend) {
-        tracker.bucket(from).bytes -= bytes;
-        tracker.grow(tracker.bucket(backend), bytes);
-      }
+      const info = engine.state.tensorInfo.get(dataId);
+      const from = info?.[COUNTED_IN];
+      if (from === undefined) return;
+      const to = tracker.bucket(backend);
+      if (from === to) return;
+      from.bytes -= info!.bytes;
+      grow(to, info!.bytes);
+      info![COUNTED_IN] = to;
     };
   }
 
@@ -143,26 +163,18 @@ class MemoryTracker {
     }
   }
 
-  private add(backend: Backend, dataId: DataId, bytes: number): void {
-    this.counted.set(dataId, bytes);
-    this.grow(this.bucket(backend), bytes);
-  }
-
-  private remove(backend: Backend, dataId: DataId): void {
-    const bytes = this.counted.get(dataId);
-    if (bytes === undefined) return;
-    this.counted.delete(dataId);
-    this.bucket(backend).bytes -= bytes;
-  }
-
-  private grow(b: Bucket, bytes: number): void {
-    b.bytes += bytes;
-    if (b.bytes > b.peak) b.peak = b.bytes;
+  private count(info: BufferInfo): void {
+    const bucket = this.bucket(info.backend);
+    info[COUNTED_IN] = bucket;
+    grow(bucket, info.bytes);
   }
 
   private bucket(backend: Backend): Bucket {
+    if (backend === this.lastBackend) return this.lastBucket!;
     let b = this.buckets.get(backend);
     if (b === undefined) this.buckets.set(backend, (b = { bytes: 0, peak: 0 }));
+    this.lastBackend = backend;
+    this.lastBucket = b;
     return b;
   }
 
@@ -170,6 +182,11 @@ class MemoryTracker {
     const name = this.engine.backendName;
     return name == null ? undefined : this.engine.registry[name];
   }
+}
+
+function grow(b: Bucket, bytes: number): void {
+  b.bytes += bytes;
+  if (b.bytes > b.peak) b.peak = b.bytes;
 }
 
 function wasmHeapBytes(backend: Backend | undefined): number | undefined {

@@ -142,11 +142,11 @@ describe.each(BACKENDS)('Module tree on %s', (backend) => {
     const before = tf.memory().numTensors;
     const out = m.forward(x);
     expect(out.sum.dataSync()[0]).toBe(4);
-    expect(out.parts[0].dataSync()[0]).toBe(-2);
+    expect((out.parts[0] as tf.Tensor).dataSync()[0]).toBe(-2);
     expect(out.parts[1]).toBe(7);
     expect(out.label).toBe('ok');
     expect(tf.memory().numTensors).toBe(before + 2);
-    tf.dispose([out.sum, out.parts[0]]);
+    tf.dispose([out.sum, out.parts[0] as tf.Tensor]);
     x.dispose();
   });
 
