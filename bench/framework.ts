@@ -1,0 +1,247 @@
+/**
+ * The benchmark framework: interleaved timing, medians, machine info, and the results files.
+ *
+ * Rules (BENCHMARKS.md): times are medians of at least 5 runs after a warm-up; variants that are compared
+ * are measured side by side in the same process, interleaved round by round (with a rotating start) so
+ * that drift of this shared machine hits every variant alike; ratios are the median of per-round ratios.
+ * Every benchmark also reports the max abs difference of its output against the un-hooked baseline.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { join } from 'node:path';
+
+/** What the CLI passes to a benchmark. */
+export interface BenchContext {
+  /** Tiny sizes and rounds: only checks that the benchmark runs. */
+  readonly smoke: boolean;
+  /** Measured rounds per variant (after the warm-up). */
+  readonly runs: number;
+  /** The active tfjs backend (already set up). */
+  readonly backend: string;
+  /** Progress lines for the person watching. */
+  log(line: string): void;
+}
+
+/** One variant of an interleaved comparison. `sample(n)` runs the operation n times in its own tight loop. */
+export interface Variant {
+  readonly name: string;
+  /** Runs before each sample of this variant, untimed (e.g. switching the memory tracker on or off). */
+  before?(): void;
+  sample(iterations: number): void;
+}
+
+export interface TimingOptions {
+  /** Measured rounds; each round takes one sample of every variant. */
+  rounds: number;
+  /** Operations per sample; a sample's value is the mean time per operation in ns. */
+  iterations: number;
+  /** Unmeasured rounds first, so that the JIT and the backend settle. */
+  warmupRounds?: number;
+}
+
+/** Raw samples (ns per operation) per variant, in round order. */
+export type Samples = Record<string, number[]>;
+
+/**
+ * Measures every variant `rounds` times, interleaved: round r runs the variants starting at index
+ * r mod n, so no variant always goes first (right after another's garbage) or last.
+ */
+export function interleave(variants: readonly Variant[], options: TimingOptions): Samples {
+  const { rounds, iterations, warmupRounds = 1 } = options;
+  const samples: Samples = Object.fromEntries(variants.map((v) => [v.name, [] as number[]]));
+  for (let round = -warmupRounds; round < rounds; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const v = variants[(Math.max(round, 0) + k) % variants.length]!;
+      v.before?.();
+      const t0 = process.hrtime.bigint();
+      v.sample(iterations);
+      const ns = Number(process.hrtime.bigint() - t0) / iterations;
+      if (round >= 0) samples[v.name]!.push(ns);
+    }
+  }
+  return samples;
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** Median over rounds of a[r] / b[r]: a ratio measured side by side, round by round. */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(a.map((x, i) => x / b[i]!));
+}
+
+/** Max abs difference between two tensors (or nested arrays of them), read back synchronously. */
+export function maxAbsDiff(a: tf.Tensor, b: tf.Tensor): number {
+  if (a.size !== b.size) return Infinity;
+  const x = a.dataSync();
+  const y = b.dataSync();
+  let max = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = Math.abs(x[i]! - y[i]!);
+    if (!(d <= max)) max = d; // NaN propagates as "not <=".
+  }
+  return max;
+}
+
+export interface Target {
+  what: string;
+  /** The target as written in BENCHMARKS.md, e.g. "≤ 100 ns". */
+  target: string;
+  measured: number;
+  unit: string;
+  /** measured must be ≤ limit. */
+  limit: number;
+  pass: boolean;
+}
+
+export function target(what: string, measured: number, limit: number, unit: string): Target {
+  const shown = unit === '×' ? `≤ ${limit}×` : `≤ ${limit} ${unit}`;
+  return { what, target: shown, measured, unit, limit, pass: measured <= limit };
+}
+
+/** One table of a benchmark's report. */
+export interface Table {
+  columns: string[];
+  rows: Array<Array<string | number>>;
+}
+
+export interface SectionResult {
+  id: string;
+  title: string;
+  /** What was timed, in one or two sentences (goes under the heading). */
+  description: string;
+  table: Table;
+  samples: Samples;
+  /** Derived numbers (medians, ratios) by name, for programs reading the JSON. */
+  metrics: Record<string, number>;
+  targets: Target[];
+  /** Max abs difference of the output against the un-hooked baseline; must be within `tolerance`. */
+  check: { maxAbsDiff: number; tolerance: number; against: string; leakedTensors?: number };
+  /** Set when the section was skipped (e.g. a model that is not available yet). */
+  skipped?: string;
+}
+
+export interface BenchResult {
+  name: string;
+  title: string;
+  sections: SectionResult[];
+}
+
+export interface Benchmark {
+  readonly name: string;
+  readonly description: string;
+  run(ctx: BenchContext): Promise<BenchResult>;
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  totalMemoryBytes: number;
+  platform: string;
+  arch: string;
+  node: string;
+  tfjs: string;
+  backend: string;
+  threads: number;
+  date: string;
+}
+
+/** The wasm backend reports its thread count (tfjs turns threads off under Node); cpu runs on one. */
+export async function machineInfo(): Promise<MachineInfo> {
+  const backend = tf.getBackend();
+  let threads = 1;
+  if (backend === 'wasm') {
+    try {
+      const wasm = (await import('@tensorflow/tfjs-backend-wasm')) as { getThreadsCount?: () => number };
+      threads = wasm.getThreadsCount?.() ?? 1;
+    } catch {
+      threads = 1;
+    }
+  }
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    totalMemoryBytes: os.totalmem(),
+    platform: os.platform(),
+    arch: os.arch(),
+    node: process.version,
+    tfjs: tf.version_core,
+    backend,
+    threads,
+    date: new Date().toISOString(),
+  };
+}
+
+export interface RunInfo {
+  smoke: boolean;
+  runs: number;
+}
+
+/** Writes `<dir>/<name>.json` (raw samples + machine info) and `<dir>/<name>.md` (the tables). */
+export async function writeResults(dir: string, result: BenchResult, machine: MachineInfo, run: RunInfo): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const json = join(dir, `${result.name}.json`);
+  const md = join(dir, `${result.name}.md`);
+  await writeFile(json, JSON.stringify({ ...result, machine, run }, null, 2) + '\n');
+  await writeFile(md, renderMarkdown(result, machine, run));
+  return [json, md];
+}
+
+export function renderMarkdown(result: BenchResult, machine: MachineInfo, run: RunInfo): string {
+  const lines: string[] = [`# ${result.title}`, ''];
+  lines.push(
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, tfjs ${machine.tfjs} on \`${machine.backend}\` ` +
+      `(${machine.threads} thread${machine.threads === 1 ? '' : 's'}), ${machine.date.slice(0, 10)}. ` +
+      `Medians of ${run.runs} interleaved rounds after a warm-up${run.smoke ? ' (smoke run: tiny sizes, not a measurement)' : ''}.`,
+    '',
+  );
+  for (const s of result.sections) {
+    lines.push(`## ${s.title}`, '');
+    if (s.skipped !== undefined) {
+      lines.push(`Skipped: ${s.skipped}`, '');
+      continue;
+    }
+    lines.push(s.description, '', ...renderTable(s.table), '');
+    if (s.targets.length > 0) {
+      lines.push(
+        ...renderTable({
+          columns: ['target', 'goal', 'measured', 'met'],
+          rows: s.targets.map((t) => [t.what, t.target, `${fmt(t.measured)}${t.unit === '×' ? '×' : ` ${t.unit}`}`, t.pass ? 'yes' : '**no**']),
+        }),
+        '',
+      );
+    }
+    const leaks = s.check.leakedTensors === undefined ? '' : `; tensors leaked while timing: ${s.check.leakedTensors}`;
+    lines.push(`Output check: max abs diff ${s.check.maxAbsDiff} against ${s.check.against} (tolerance ${s.check.tolerance})${leaks}.`, '');
+  }
+  return lines.join('\n');
+}
+
+export function renderTable(table: Table): string[] {
+  const cell = (v: string | number): string => (typeof v === 'number' ? fmt(v) : v);
+  return [
+    `| ${table.columns.join(' | ')} |`,
+    `| ${table.columns.map(() => '---').join(' | ')} |`,
+    ...table.rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ];
+}
+
+/** Integers from 100 up, else four significant digits (ratios such as 1.054 must not round to a target). */
+export function fmt(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (Math.abs(x) >= 100) return Math.round(x).toLocaleString('en-US');
+  return Number(x.toPrecision(4)).toString();
+}
+
+/** True when every section's output check is within tolerance (skipped sections pass). */
+export function checksPass(result: BenchResult): boolean {
+  return result.sections.every(
+    (s) => s.skipped !== undefined || (s.check.maxAbsDiff <= s.check.tolerance && (s.check.leakedTensors ?? 0) === 0),
+  );
+}
