@@ -156,7 +156,7 @@ export abstract class Module {
       const fp = m.memoryFootprint();
       const bytes = fp.device + fp.host + fp.disk;
       const where = fp.host + fp.disk === 0 ? '' : ` (device ${formatBytes(fp.device)}, host ${formatBytes(fp.host)}, disk ${formatBytes(fp.disk)})`;
-      const name = path === '' ? '(root)' : path.slice(path.lastIndexOf('.') + 1);
+      const name = path === '' ? (this.path === '' ? '(root)' : this.path) : path.slice(path.lastIndexOf('.') + 1);
       lines.push(`${'  '.repeat(depth)}${name}: ${m.constructor.name} ${formatBytes(bytes)}${where}`);
     }
     return lines.join('\n');

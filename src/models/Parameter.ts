@@ -116,8 +116,24 @@ export class Parameter {
     return this.size * BYTES_PER_ELEMENT[this.storageDtype];
   }
 
+  /**
+   * Whether optimizers may update it: the live tf.Variable's flag while on the device (tfjs code may set it
+   * there directly), the remembered one elsewhere. Always false for a Parameter that is not a Variable.
+   */
   get trainable(): boolean {
+    const live = this.peek();
+    if (this.variable !== undefined && live instanceof tf.Variable) this.variable.trainable = live.trainable;
     return this.variable?.trainable ?? false;
+  }
+
+  /** Sets the flag on the live Variable and remembers it for the next upload. */
+  set trainable(value: boolean) {
+    if (this.variable === undefined) {
+      throw new InvalidArgumentError(`Parameter ${describeParameter(this)} was not created from a tf.Variable, so it has no trainable flag.`);
+    }
+    this.variable.trainable = value;
+    const live = this.peek();
+    if (live instanceof tf.Variable) live.trainable = value;
   }
 
   /** The device tensor. Throws ParameterNotResidentError, naming this parameter, when it is not on the device. */
@@ -148,6 +164,7 @@ export class Parameter {
     const s = this.storage;
     if (s.tier === 'host') return this;
     const tensor = this.read();
+    if (this.variable !== undefined && tensor instanceof tf.Variable) this.variable.trainable = tensor.trainable;
     // dataSync on the cpu backend returns the backend's own array: copy so that the host bytes are ours alone.
     const data = (tensor.dataSync() as HostArray).slice();
     tensor.dispose();
@@ -190,6 +207,18 @@ export class Parameter {
       this.storage = { tier: 'device', tensor: next };
     }
     return this;
+  }
+
+  /**
+   * Gives up ownership without freeing anything: returns the device tensor (undefined if the bytes were
+   * elsewhere, which are then dropped) and leaves this Parameter disposed. unwrapLayersModel uses it so that
+   * the old tree can no longer dispose the model's own variables.
+   */
+  release(): tf.Tensor | undefined {
+    const s = this.storage;
+    if (s.tier === 'host') ledger.hostBytes -= s.data.byteLength;
+    this.storage = { tier: 'disposed' };
+    return s.tier === 'device' ? s.tensor : undefined;
   }
 
   /** Releases the bytes on whatever tier they are. Idempotent. */

@@ -169,3 +169,35 @@ describe.each(BACKENDS)('Parameter on %s', (backend) => {
     expect(() => new Parameter(gone)).toThrow(/disposed tensor/);
   });
 });
+
+describe.each(BACKENDS)('Parameter ownership on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('remembers a trainable flag changed on the live variable, and can set it on any tier', () => {
+    const v = tf.variable(tf.zeros([2]), true, 'flag/kernel');
+    const p = new Parameter(v);
+    v.trainable = false;
+    p.toHost();
+    p.toDevice();
+    expect((p.read() as tf.Variable).trainable).toBe(false);
+    p.toHost();
+    p.trainable = true;
+    p.toDevice();
+    expect((p.read() as tf.Variable).trainable).toBe(true);
+    p.dispose();
+    expect(() => {
+      new Parameter(tf.zeros([1])).trainable = true;
+    }).toThrow(/not created from a tf.Variable/);
+  });
+
+  it('releases its tensor without disposing it', () => {
+    const t = tf.ones([3]);
+    const p = new Parameter(t);
+    expect(p.release()).toBe(t);
+    expect(t.isDisposed).toBe(false);
+    expect(p.isDisposed).toBe(true);
+    p.dispose();
+    expect(t.isDisposed).toBe(false);
+    t.dispose();
+  });
+});

@@ -1,2 +1,4 @@
 // Wrapping tfjs LayersModels.
-export {};
+export { wrapLayersModel, unwrapLayersModel, getWrappedModule, type WrapLayersModelOptions } from './wrapLayersModel.js';
+export { WrappedLayer, WrappedContainer, WrappedModel, ENTRY_POINTS, type EntryPoint } from './WrappedModules.js';
+export { INTERCEPTABLE_LAYER_CLASSES, WRAPPER_LAYER_CLASSES } from './allowlist.js';

