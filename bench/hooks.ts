@@ -5,10 +5,20 @@
  *    input (so the time is dispatch plus the module's own tf.tidy, nothing else);
  * 2. a hooked module call (one no-op hook, one tiny op) against a bare `tf.tidy` of the same op;
  * 3. the memory tracker: 1,000 small ops with the tracker on against off;
- * 4. wrapping a real model: an extension point, filled in once wrapLayersModel lands (see below).
+ * 4. a real model (MobileNetV2) bare, wrapped, and wrapped with a no-op hook on every module.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { HookRegistry, memory, ModelHook, Module } from '../src/index.js';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import {
+  HookRegistry,
+  loadPretrained,
+  memory,
+  ModelHook,
+  Module,
+  unwrapLayersModel,
+  wrapLayersModel,
+  type PretrainedName,
+} from '../src/index.js';
 import {
   interleave,
   maxAbsDiff,
@@ -236,32 +246,67 @@ async function trackerSection(ctx: BenchContext): Promise<SectionResult> {
   };
 }
 
-// ---------------------------------------------------------------------------------------------------
-// EXTENSION POINT: "wrapping a real model" (BENCHMARKS.md: MobileNetV2 predict on wasm ≤ 1.02× after
-// wrapping, ≤ 1.05× with a no-op hook on every module).
-//
-// To be filled in once `wrapLayersModel` and `loadPretrained('mobilenet-v2-nsfw')` are exported from
-// src/index.ts. Suggested shape, using the helpers above:
-//   - load two copies of the model (wrapping works in place): `bare` and `wrapped = wrapLayersModel(copy)`;
-//     a third variant registers `withNoopHooks(m, 1)` on every module of the wrapped tree (e.g. inside a
-//     before() that registers, and an after-sample removal, or a third copy);
-//   - variants 'bare predict', 'wrapped predict', 'wrapped + no-op hook on every module', one
-//     `interleave(variants, { rounds: ctx.runs, iterations })` call (iterations ~5 on wasm, 1 in smoke);
-//   - ratios with `pairedRatio(samples[v], samples['bare predict'])`, targets 1.02 and 1.05;
-//   - check: maxAbsDiff of each variant's output against the bare output, tolerance 0 (wrapping is exact).
-// Until then the section is reported as skipped.
-// ---------------------------------------------------------------------------------------------------
-async function wrappedModelSection(_ctx: BenchContext): Promise<SectionResult> {
+/**
+ * A real model, side by side: the same pre-trained weights loaded three times — bare, wrapped, and wrapped
+ * with a no-op hook on every module of the tree — each predicting the same input, interleaved round by
+ * round. Full runs use MobileNetV2 (BENCHMARKS.md's target model); smoke runs use the small upscaler on an
+ * 8×8 image so that CI only checks that the section runs.
+ */
+async function wrappedModelSection(ctx: BenchContext): Promise<SectionResult> {
+  const name: PretrainedName = ctx.smoke ? 'upscaler-esrgan-2x' : 'mobilenet-v2-nsfw';
+  const shape = ctx.smoke ? [1, 8, 8, 3] : [1, 224, 224, 3];
+  const iterations = ctx.smoke ? 1 : 3;
+  const [bare, wrapped, hooked] = [await loadPretrained(name), await loadPretrained(name), await loadPretrained(name)];
+  const deviceBefore = memory.stats().deviceBytes;
+  wrapLayersModel(wrapped!);
+  const hookedTree = wrapLayersModel(hooked!);
+  const deviceGrowth = memory.stats().deviceBytes - deviceBefore;
+  const modules = hookedTree.modules();
+  for (const m of modules) withNoopHooks(m, 1);
+  const x = tf.tidy(() => tf.mul(tf.randomUniform(shape, 0, 1, 'float32', 42), 255));
+  const predict = (model: LayersModel) => (n: number): void => {
+    for (let k = 0; k < n; k++) (model.predict(x) as tf.Tensor).dispose();
+  };
+  const variants = [
+    { name: 'bare predict', sample: predict(bare!) },
+    { name: 'wrapped predict', sample: predict(wrapped!) },
+    { name: 'wrapped + no-op hook on every module', sample: predict(hooked!) },
+  ];
+  let samples: Record<string, number[]> = {};
+  const leakedTensors = leaked(() => {
+    samples = interleave(variants, { rounds: ctx.runs, iterations });
+  });
+  const reference = bare!.predict(x) as tf.Tensor;
+  const outputs = [wrapped!, hooked!].map((m) => m.predict(x) as tf.Tensor);
+  const diff = Math.max(...outputs.map((o) => maxAbsDiff(o, reference)));
+  tf.dispose([x, reference, ...outputs]);
+  for (const m of [bare!, wrapped!, hooked!]) {
+    unwrapLayersModel(m);
+    m.dispose();
+  }
+  const ms = (v: string): number => median(samples[v]!) / 1e6;
+  const ratio = (v: string): number => pairedRatio(samples[v]!, samples['bare predict']!);
+  const metrics: Record<string, number> = { modules: modules.length, deviceBytesAddedByWrapping: deviceGrowth };
+  const rows = variants.map(({ name: v }) => {
+    metrics[`msPerPredict_${v}`] = ms(v);
+    metrics[`ratio_${v}`] = ratio(v);
+    return [v, ms(v), ratio(v)];
+  });
   return {
     id: 'wrapped-model',
-    title: 'Wrapping a real model (MobileNetV2 predict)',
-    description: '',
-    table: { columns: [], rows: [] },
-    samples: {},
-    metrics: {},
-    targets: [],
-    check: { maxAbsDiff: 0, tolerance: 0, against: 'bare predict' },
-    skipped: 'waiting for wrapLayersModel and loadPretrained (see the extension point in bench/hooks.ts).',
+    title: `Wrapping a real model (${name} predict)`,
+    description:
+      `${name} loaded three times from its npm package; predict on one [${shape.join(', ')}] input, ${iterations} per sample, ` +
+      `bare vs wrapped vs wrapped with a no-op hook on each of its ${modules.length} modules. Wrapping added ` +
+      `${deviceGrowth} device bytes. Ratios are per-round ratios to the bare predict.`,
+    table: { columns: ['variant', 'ms per predict', 'ratio to bare predict'], rows },
+    samples,
+    metrics,
+    targets: [
+      target('predict after wrapping / bare', metrics['ratio_wrapped predict']!, 1.02, '×'),
+      target('predict with a no-op hook on every module / bare', metrics['ratio_wrapped + no-op hook on every module']!, 1.05, '×'),
+    ],
+    check: { maxAbsDiff: diff, tolerance: 0, against: 'the bare model\'s predict', leakedTensors },
   };
 }
 
