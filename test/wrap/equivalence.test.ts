@@ -1,23 +1,16 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { unwrapLayersModel, wrapLayersModel } from '../../src/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { wrapLayersModel } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { loadRealModel } from '../helpers/realModels.js';
-import { buildNestedModel, buildSequentialModel, disposeAll, expectBitwiseEqual } from './fixtures.js';
+import { buildNestedModel, buildSequentialModel, disposeAll, expectBitwiseEqual, trackModels } from './fixtures.js';
 
 type Out = tf.Tensor | tf.Tensor[];
 
 describe.each(BACKENDS)('a wrapped model computes what it computed before on %s', (backend) => {
   beforeAll(() => useBackend(backend));
-  const models: tfl.LayersModel[] = [];
-  afterEach(() => {
-    for (const m of models.splice(0)) {
-      unwrapLayersModel(m);
-      m.dispose();
-    }
-  });
-  const track = <M extends tfl.LayersModel>(m: M): M => (models.push(m), m);
+  const track = trackModels();
 
   /** Runs every entry point before and after wrapping and compares bit patterns. */
   function checkAllEntryPoints(model: tfl.LayersModel, x: tf.Tensor, executeNames: string[]): void {

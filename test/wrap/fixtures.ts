@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { expect } from 'vitest';
-import { ModelHook, WrappedLayer, type Module, type WrappedModel } from '../../src/index.js';
+import { afterEach, expect } from 'vitest';
+import { ModelHook, unwrapLayersModel, WrappedLayer, type Module, type WrappedModel } from '../../src/index.js';
 
 /**
  * A functional model that exercises every wrapping case on a few hundred weights:
@@ -136,4 +136,19 @@ export class OnloadHook extends ModelHook {
 /** Every leaf that owns parameters. */
 export function weightedLeaves(root: Module): WrappedLayer[] {
   return root.modules().filter((m): m is WrappedLayer => m instanceof WrappedLayer && m.parameters().length > 0);
+}
+
+/**
+ * Registers an afterEach that unwraps and disposes every model passed to the returned `track`, so that
+ * each test starts from a clean engine whatever it left wrapped.
+ */
+export function trackModels(): <M extends tfl.LayersModel>(m: M) => M {
+  const models: tfl.LayersModel[] = [];
+  afterEach(() => {
+    for (const m of models.splice(0)) {
+      unwrapLayersModel(m);
+      m.dispose();
+    }
+  });
+  return (m) => (models.push(m), m);
 }

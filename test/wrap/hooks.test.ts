@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   HookRegistry,
   memory,
@@ -22,6 +22,7 @@ import {
   OnloadHook,
   sameBits,
   weightBytes,
+  trackModels,
   weightedLeaves,
 } from './fixtures.js';
 
@@ -29,14 +30,7 @@ const register = (m: Module, hook: ModelHook, name: string) => HookRegistry.chec
 
 describe.each(BACKENDS)('hooks on a wrapped model on %s', (backend) => {
   beforeAll(() => useBackend(backend));
-  const models: tfl.LayersModel[] = [];
-  afterEach(() => {
-    for (const m of models.splice(0)) {
-      unwrapLayersModel(m);
-      m.dispose();
-    }
-  });
-  const track = <M extends tfl.LayersModel>(m: M): M => (models.push(m), m);
+  const track = trackModels();
 
   it('run in order during model.predict: last registered outermost, a child inside its parent', () => {
     const model = track(buildNestedModel());

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError,
   memory,
@@ -15,18 +15,11 @@ import {
 } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { loadRealModel } from '../helpers/realModels.js';
-import { buildCustomLayerModel, buildNestedModel, buildSequentialModel, disposeAll, expectBitwiseEqual, weightBytes } from './fixtures.js';
+import { buildCustomLayerModel, buildNestedModel, buildSequentialModel, disposeAll, expectBitwiseEqual, weightBytes, trackModels } from './fixtures.js';
 
 describe.each(BACKENDS)('wrapLayersModel tree on %s', (backend) => {
   beforeAll(() => useBackend(backend));
-  const models: tfl.LayersModel[] = [];
-  afterEach(() => {
-    for (const m of models.splice(0)) {
-      unwrapLayersModel(m);
-      m.dispose();
-    }
-  });
-  const track = <M extends tfl.LayersModel>(m: M): M => (models.push(m), m);
+  const track = trackModels();
 
   it('mirrors the real upscaler: one leaf per computing layer, in model.layers order, with exact bytes', async () => {
     const model = track(await loadRealModel('upscaler-esrgan-2x'));
