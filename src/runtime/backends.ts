@@ -16,7 +16,7 @@ const BACKEND_PACKAGES: Readonly<Record<string, string>> = {
 export async function useBackend(name: string): Promise<void> {
   // engine().registryFactory is read instead of tf.findBackend, which would start initializing a backend.
   const registered = (): boolean => name in (tf.engine() as unknown as { registryFactory: object }).registryFactory;
-  const pkg = BACKEND_PACKAGES[name === 'tensorflow-gpu' ? 'tensorflow-gpu' : name];
+  const pkg = BACKEND_PACKAGES[name];
   if (!registered() && pkg !== undefined) {
     try {
       await import(pkg);
@@ -24,6 +24,7 @@ export async function useBackend(name: string): Promise<void> {
       throw new MemhooksError(ERROR_CODES.BACKEND_UNAVAILABLE, `The "${name}" backend needs the package ${pkg}, which could not be loaded. Install it (npm install ${pkg}).`, { cause });
     }
   }
+  // tfjs-node-gpu registers its backend under the same name as tfjs-node.
   const backendName = name === 'tensorflow-gpu' ? 'tensorflow' : name;
   if (!(backendName in (tf.engine() as unknown as { registryFactory: object }).registryFactory)) {
     throw new MemhooksError(ERROR_CODES.BACKEND_UNAVAILABLE, `No tfjs backend named "${name}" is registered. Known: ${Object.keys(BACKEND_PACKAGES).join(', ')}, or import your backend's package first.`);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '../errors.js';
 import { ledger } from './ledger.js';
 
 /**
@@ -156,6 +157,12 @@ class MemoryTracker {
     let peakDeviceBytes = start;
     try {
       const result = fn();
+      if (typeof (result as { then?: unknown } | null)?.then === 'function') {
+        throw new InvalidArgumentError(
+          'memory.track(fn) measures synchronous work, but fn returned a promise: the peak would stop at its first await. ' +
+            'For async work call memory.resetPeak(), await it, then read memory.stats().peakDeviceBytes.',
+        );
+      }
       if (backend !== undefined) peakDeviceBytes = this.bucket(backend).peak;
       return { result, peakDeviceBytes };
     } finally {

@@ -90,6 +90,10 @@ describe.each(BACKENDS)('memory tracker on %s', (backend) => {
     expect(memory.stats().peakDeviceBytes).toBe(base + B);
   });
 
+  it('refuses to time async work, which it would cut at the first await', () => {
+    expect(() => memory.track(async () => {})).toThrow(/measures synchronous work.*memory.resetPeak\(\)/);
+  });
+
   it('counts a variable over an existing tensor once', () => {
     const base = memory.stats().deviceBytes;
     const t = tf.zeros([N]);
