@@ -314,7 +314,7 @@ const SECTIONS = [dispatchSection, hookedCallSection, trackerSection, wrappedMod
 
 export const hooksBenchmark: Benchmark = {
   name: 'hooks',
-  description: 'hook dispatch per call with 0/1/4/16 no-op hooks, hooked call vs bare tf.tidy, memory tracker overhead',
+  description: 'hook dispatch per call with 0/1/4/16 no-op hooks, hooked call vs bare tf.tidy, memory tracker overhead, MobileNetV2 bare vs wrapped',
   async run(ctx) {
     const sections: SectionResult[] = [];
     for (const section of SECTIONS) {

@@ -1,0 +1,51 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as source from '../../src/index.js';
+
+/**
+ * What a user installs is the build, not the sources the other tests import: check that the package's own
+ * name resolves through its exports map to working ESM and CommonJS builds with the same API, and that
+ * the bin runs. `npm ci` builds dist/ (the prepare script); run `npm run build` after changing sources.
+ */
+const root = join(import.meta.dirname, '..', '..');
+const built = existsSync(join(root, 'dist', 'cjs', 'src', 'index.js')) && existsSync(join(root, 'dist', 'esm', 'src', 'index.js'));
+
+function node(args: string[]): string {
+  return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8' });
+}
+
+describe('the built package', () => {
+  it('exists (npm ci runs the build; otherwise run npm run build)', () => {
+    expect(built).toBe(true);
+  });
+
+  it('exports the same names from ESM and CommonJS as the sources do', () => {
+    const names = (code: string): string[] => JSON.parse(node(code.startsWith('import') ? ['--input-type=module', '-e', code] : ['-e', code]));
+    const cjs = names(`console.log(JSON.stringify(Object.keys(require('memhooks')).filter((k) => k !== '__esModule').sort()))`);
+    const esm = names(`import * as m from 'memhooks'; console.log(JSON.stringify(Object.keys(m).filter((k) => k !== 'default').sort()))`);
+    const expected = Object.keys(source).sort();
+    expect(cjs).toEqual(expected);
+    expect(esm).toEqual(expected);
+    expect(expected).toEqual(expect.arrayContaining(['Module', 'Parameter', 'HookRegistry', 'ModelHook', 'memory', 'module', 'strategy', 'applyStrategy', 'wrapLayersModel', 'parseSize']));
+  });
+
+  it('runs a hooked module from the CommonJS build', () => {
+    const out = node([
+      '-e',
+      `const tf = require('@tensorflow/tfjs-core'); require('@tensorflow/tfjs-backend-cpu');
+       const { Module, Parameter, HookRegistry, ModelHook } = require('memhooks');
+       class M extends Module { constructor() { super(); this.w = new Parameter(tf.scalar(2)); } forward(x) { return tf.mul(x, this.w.read()); } }
+       class Plus extends ModelHook { postForward(_m, y) { return tf.add(y, 1); } }
+       const m = new M(); HookRegistry.checkIfExistsOrInitialize(m).registerHook(new Plus(), 'plus');
+       console.log(m.forward(tf.scalar(3)).dataSync()[0]);`,
+    ]);
+    expect(out.trim().split('\n').at(-1)).toBe('7');
+  });
+
+  it('has a working bin', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
+    expect(node([join(root, pkg.bin.memhooks!), '--version']).trim()).toBe(pkg.version);
+  });
+});
