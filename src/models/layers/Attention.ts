@@ -4,6 +4,8 @@ import { module } from '../decorators.js';
 import { Module } from '../Module.js';
 import { describeModule } from '../paths.js';
 import { checkBoolean, checkInput, checkInt, formatShape } from './checks.js';
+import { ModuleList } from '../ModuleList.js';
+import { Dropout } from './Dropout.js';
 import { Linear } from './Linear.js';
 
 export interface AttentionOptions {
@@ -36,10 +38,8 @@ export interface AttentionConstructorOptions {
 
 /**
  * Multi-head self-attention with diffusers' parameter names: `to_q`, `to_k`, `to_v` are
- * Linear(queryDim, heads·dimHead) and `to_out` is Linear(heads·dimHead, queryDim).
- *
- * Porting note: diffusers' `to_out` is a ModuleList [Linear, Dropout] (paths `to_out.0.weight`); here it is
- * the Linear itself (`to_out.weight`), so a diffusers checkpoint needs that one key renamed.
+ * Linear(queryDim, heads·dimHead) and `to_out` is, as in diffusers, a ModuleList
+ * [Linear(heads·dimHead, queryDim), Dropout], so checkpoint keys match (`to_out.0.weight`).
  *
  * forward(x: [batch, N, queryDim], opts?) → [batch, N, queryDim]. The attention itself is done by a
  * swappable processor (diffusers' AttnProcessor), which is not a child module.
@@ -49,7 +49,7 @@ export class Attention extends Module {
   readonly to_q: Linear;
   readonly to_k: Linear;
   readonly to_v: Linear;
-  readonly to_out: Linear;
+  readonly to_out: ModuleList<Linear | Dropout>;
   readonly queryDim: number;
   readonly heads: number;
   readonly dimHead: number;
@@ -73,7 +73,7 @@ export class Attention extends Module {
     this.to_q = new Linear(queryDim, this.innerDim, { bias });
     this.to_k = new Linear(queryDim, this.innerDim, { bias });
     this.to_v = new Linear(queryDim, this.innerDim, { bias });
-    this.to_out = new Linear(this.innerDim, queryDim, { bias: outBias });
+    this.to_out = new ModuleList<Linear | Dropout>([new Linear(this.innerDim, queryDim, { bias: outBias }), new Dropout()]);
   }
 
   get processor(): AttentionProcessor {
@@ -97,7 +97,7 @@ export class Attention extends Module {
           `q's layout ${formatShape(q.shape)}. Fix the processor.`,
       );
     }
-    return this.to_out.forward(out);
+    return this.to_out.at(1).forward(this.to_out.at(0).forward(out));
   }
 }
 

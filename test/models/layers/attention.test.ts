@@ -26,7 +26,7 @@ function referenceAttention(attn: Attention, x: tf.Tensor, mask?: tf.Tensor): tf
       heads.push(tf.matMul(tf.div(e, tf.sum(e, -1, true)), part(v)));
     }
     const merged = tf.reshape(tf.concat(heads, 2), [B * N, attn.innerDim]);
-    return tf.reshape(tf.add(tf.matMul(merged, attn.to_out.weight.read(), false, true), attn.to_out.bias!.read()), [B, N, D]);
+    return tf.reshape(tf.add(tf.matMul(merged, (attn.to_out.at(0) as Linear).weight.read(), false, true), (attn.to_out.at(0) as Linear).bias!.read()), [B, N, D]);
   });
 }
 
@@ -43,11 +43,11 @@ describe.each(BACKENDS)('Attention on %s', (backend) => {
     const attn = new Attention(8, { heads: 2, dimHead: 4 });
     expect(attn.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([
       ['to_q.weight', [8, 8]], ['to_k.weight', [8, 8]], ['to_v.weight', [8, 8]],
-      ['to_out.weight', [8, 8]], ['to_out.bias', [8]],
+      ['to_out.0.weight', [8, 8]], ['to_out.0.bias', [8]],
     ]);
     const withBias = new Attention(6, { heads: 3, dimHead: 2, bias: true, outBias: false });
     expect(withBias.namedParameters().map(([n]) => n)).toEqual([
-      'to_q.weight', 'to_q.bias', 'to_k.weight', 'to_k.bias', 'to_v.weight', 'to_v.bias', 'to_out.weight',
+      'to_q.weight', 'to_q.bias', 'to_k.weight', 'to_k.bias', 'to_v.weight', 'to_v.bias', 'to_out.0.weight',
     ]);
     // The processor is not a child and not a field that discovery or config sees.
     expect(attn.namedChildren().map(([n]) => n)).toEqual(['to_q', 'to_k', 'to_v', 'to_out']);
@@ -108,7 +108,7 @@ describe.each(BACKENDS)('Attention on %s', (backend) => {
     const x = rand([1, 5, 4], 2);
     const y = attn.forward(x);
     expect(seen).toEqual([[1, 5, 6], [1, 5, 6], [1, 5, 6]]);
-    const expected = attn.to_out.forward(attn.to_v.forward(x));
+    const expected = attn.to_out.at(0).forward(attn.to_v.forward(x));
     expectExact(y, expected);
     attn.setProcessor(naiveAttentionProcessor);
     tf.dispose([x, y, expected]);
