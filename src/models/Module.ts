@@ -175,6 +175,12 @@ export abstract class Module {
 function scopeForward(m: Module): void {
   const impl = m.forward as (...args: unknown[]) => unknown;
   if (typeof impl !== 'function') return;
+  if (impl.constructor?.name === 'AsyncFunction') {
+    throw new InvalidArgumentError(
+      `${m.constructor.name}.forward is async, but tfjs kernels and memhooks hooks are synchronous (a tf.tidy scope ` +
+        `cannot span an await). Make forward synchronous and do asynchronous work (loading, reading) before calling it.`,
+    );
+  }
   const scoped = function (this: unknown, ...args: unknown[]): unknown {
     return tf.tidy(() => impl.apply(m, args) as tf.TensorContainer);
   };

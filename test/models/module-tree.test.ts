@@ -163,6 +163,13 @@ describe.each(BACKENDS)('Module tree on %s', (backend) => {
     seq.dispose();
   });
 
+  it('refuses an async forward when the module is constructed', () => {
+    class Later extends Module {
+      async forward(): Promise<void> {}
+    }
+    expect(() => new Later()).toThrow(/Later.forward is async, but tfjs kernels and memhooks hooks are synchronous/);
+  });
+
   it('refuses plain arrays of modules with a hint to use ModuleList', () => {
     const m = new (class Bad extends Module {
       blocks = [new Leaf()];
