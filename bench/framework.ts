@@ -7,9 +7,10 @@
  * Every benchmark also reports the max abs difference of its output against the un-hooked baseline.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../src/io/atomicWrite.js';
 
 /** What the CLI passes to a benchmark. */
 export interface BenchContext {
@@ -188,8 +189,9 @@ export async function writeResults(dir: string, result: BenchResult, machine: Ma
   await mkdir(dir, { recursive: true });
   const json = join(dir, `${result.name}.json`);
   const md = join(dir, `${result.name}.md`);
-  await writeFile(json, JSON.stringify({ ...result, machine, run }, null, 2) + '\n');
-  await writeFile(md, renderMarkdown(result, machine, run));
+  // Atomic: an interrupted run never leaves a half-written result beside the committed ones.
+  await writeFileAtomic(json, JSON.stringify({ ...result, machine, run }, null, 2) + '\n');
+  await writeFileAtomic(md, renderMarkdown(result, machine, run));
   return [json, md];
 }
 
