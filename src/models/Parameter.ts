@@ -24,7 +24,8 @@ interface VariableSpec {
 }
 
 type Storage =
-  | { tier: 'device'; tensor: tf.Tensor }
+  // `host` is a copy kept while on the device (toDevice({ keepHostCopy })), so that offloading is a dispose.
+  | { tier: 'device'; tensor: tf.Tensor; host?: HostArray }
   | { tier: 'host'; data: HostArray }
   | { tier: 'disposed' };
 
@@ -159,12 +160,25 @@ export class Parameter {
     );
   }
 
-  /** Moves the bytes from the device to host memory: an exact copy; the device tensor is disposed. */
+  /** True while on the device with a host copy kept (toDevice({ keepHostCopy: true })). */
+  get hasHostCopy(): boolean {
+    return this.storage.tier === 'device' && this.storage.host !== undefined;
+  }
+
+  /**
+   * Moves the bytes from the device to host memory: an exact copy; the device tensor is disposed. When a
+   * host copy was kept at onload, nothing is read back: the device tensor is just disposed.
+   */
   toHost(): this {
     const s = this.storage;
     if (s.tier === 'host') return this;
     const tensor = this.read();
     if (this.variable !== undefined && tensor instanceof tf.Variable) this.variable.trainable = tensor.trainable;
+    if (s.tier === 'device' && s.host !== undefined) {
+      tensor.dispose();
+      this.storage = { tier: 'host', data: s.host };
+      return this;
+    }
     // dataSync on the cpu backend returns the backend's own array: copy so that the host bytes are ours alone.
     const data = (tensor.dataSync() as HostArray).slice();
     tensor.dispose();
@@ -173,13 +187,23 @@ export class Parameter {
     return this;
   }
 
-  /** Moves the bytes from the host to the device: an exact upload; the host copy is released. */
-  toDevice(): this {
+  /**
+   * Moves the bytes from the host to the device: an exact upload. The host copy is released, unless
+   * `keepHostCopy` keeps it (still counted in hostBytes) so that the next toHost() is a dispose, not a
+   * readback: offloading immutable weights then costs nothing. On the cpu backend the device tensor and
+   * the kept copy share one array (tfjs does not copy typed arrays there).
+   */
+  toDevice(options: { keepHostCopy?: boolean } = {}): this {
     const s = this.storage;
     if (s.tier === 'device') return this;
     if (s.tier === 'disposed') throw new ParameterDisposedError(describeParameter(this));
-    this.storage = { tier: 'device', tensor: this.upload(s.data) };
-    ledger.hostBytes -= s.data.byteLength;
+    const tensor = this.upload(s.data);
+    if (options.keepHostCopy === true) {
+      this.storage = { tier: 'device', tensor, host: s.data };
+    } else {
+      this.storage = { tier: 'device', tensor };
+      ledger.hostBytes -= s.data.byteLength;
+    }
     return this;
   }
 
@@ -197,15 +221,22 @@ export class Parameter {
     }
     const s = this.storage;
     if (s.tier === 'disposed') throw new ParameterDisposedError(describeParameter(this));
+    // New host arrays rather than writes into the old ones: on the cpu backend an old array may still back
+    // a tensor someone else holds (a view of the previous value), which must not change under them.
+    const fresh = (): HostArray => (value.dataSync() as HostArray).slice();
     if (s.tier === 'host') {
-      s.data.set(value.dataSync() as HostArray);
-    } else if (s.tensor instanceof tf.Variable) {
-      s.tensor.assign(value);
-    } else if (s.tensor !== value) {
-      const next = tf.keep(tf.clone(value));
-      s.tensor.dispose();
-      this.storage = { tier: 'device', tensor: next };
+      this.storage = { tier: 'host', data: fresh() };
+      return this;
     }
+    let tensor = s.tensor;
+    if (tensor instanceof tf.Variable) {
+      tensor.assign(value);
+    } else if (tensor !== value) {
+      tensor = tf.keep(tf.clone(value));
+      s.tensor.dispose();
+    }
+    // A kept host copy must stay equal to the device bytes.
+    this.storage = { tier: 'device', tensor, host: s.host === undefined ? undefined : fresh() };
     return this;
   }
 
@@ -217,6 +248,7 @@ export class Parameter {
   release(): tf.Tensor | undefined {
     const s = this.storage;
     if (s.tier === 'host') ledger.hostBytes -= s.data.byteLength;
+    if (s.tier === 'device' && s.host !== undefined) ledger.hostBytes -= s.host.byteLength;
     this.storage = { tier: 'disposed' };
     return s.tier === 'device' ? s.tensor : undefined;
   }
@@ -225,6 +257,7 @@ export class Parameter {
   dispose(): void {
     const s = this.storage;
     if (s.tier === 'device') s.tensor.dispose();
+    if (s.tier === 'device' && s.host !== undefined) ledger.hostBytes -= s.host.byteLength;
     if (s.tier === 'host') ledger.hostBytes -= s.data.byteLength;
     this.storage = { tier: 'disposed' };
   }

@@ -201,3 +201,52 @@ describe.each(BACKENDS)('Parameter ownership on %s', (backend) => {
     t.dispose();
   });
 });
+
+describe.each(BACKENDS)('Parameter host copies on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('keeps the host copy at onload so that offloading is a dispose, still exact', () => {
+    const values = trickyFloats();
+    const p = Parameter.fromHost(values, [values.length]);
+    const host = p.hostData();
+    const hostBytes = memory.stats().hostBytes;
+    const before = tf.memory().numTensors;
+    p.toDevice({ keepHostCopy: true });
+    expect(p.hasHostCopy).toBe(true);
+    expect(memory.stats().hostBytes).toBe(hostBytes);
+    expect(bitsOf(p.read().dataSync() as Float32Array)).toEqual(bitsOf(values));
+    p.toHost();
+    // No readback: the very array kept at onload is the host copy again.
+    expect(p.hostData()).toBe(host);
+    expect(tf.memory().numTensors).toBe(before);
+    p.toDevice();
+    expect(p.hasHostCopy).toBe(false);
+    expect(memory.stats().hostBytes).toBe(hostBytes - values.byteLength);
+    p.dispose();
+  });
+
+  it('keeps a kept host copy equal to the device after assign, without touching arrays others may hold', () => {
+    const p = Parameter.fromHost(new Float32Array([1, 2]), [2]);
+    const old = p.hostData();
+    p.toDevice({ keepHostCopy: true });
+    const view = tf.reshape(p.read(), [2, 1]);
+    const v = tf.tensor([5, 6]);
+    p.assign(v);
+    v.dispose();
+    expect(Array.from(old)).toEqual([1, 2]);
+    expect(Array.from(view.dataSync())).toEqual([1, 2]);
+    p.toHost();
+    expect(Array.from(p.hostData())).toEqual([5, 6]);
+    const w = tf.tensor([7, 8]);
+    const hostBefore = p.hostData();
+    p.assign(w);
+    w.dispose();
+    expect(Array.from(hostBefore)).toEqual([5, 6]);
+    expect(Array.from(p.hostData())).toEqual([7, 8]);
+    const hostBytes = memory.stats().hostBytes;
+    p.toDevice({ keepHostCopy: true });
+    p.dispose();
+    expect(memory.stats().hostBytes).toBe(hostBytes - 8);
+    view.dispose();
+  });
+});
