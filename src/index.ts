@@ -23,3 +23,4 @@ export * from './models/wrap/index.js';
 export * from './models/zoo/index.js';
 export { useBackend } from './runtime/backends.js';
 export { writeFileAtomic, removeStaleTempFiles, type AtomicWriteOptions, type WriteData } from './io/atomicWrite.js';
+export { resolveFileInside, isPlainFileName } from './io/safePaths.js';

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
+import * as vm from 'node:vm';
 import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { resolveFileInside } from '../../io/safePaths.js';
 import type { PretrainedName, PretrainedSpec } from './catalog.js';
 import { fetchPretrained, pretrainedSpec, type PretrainedOptions } from './fetchPretrained.js';
 
@@ -50,7 +51,7 @@ async function importLayers(): Promise<typeof import('@tensorflow/tfjs-layers')>
 /** A plain model.json with binary shards next to it. */
 function readJsonArtifacts(dir: string, spec: PretrainedSpec): tf.io.ModelArtifacts {
   const json = JSON.parse(readFileSync(path.join(dir, spec.modelFile), 'utf8')) as ModelJson;
-  return toArtifacts(json, (shard) => readFileSync(path.join(dir, shard)));
+  return toArtifacts(json, (shard) => readFileSync(resolveFileInside(dir, shard, `${spec.modelFile} weightsManifest`)));
 }
 
 /**
@@ -59,25 +60,32 @@ function readJsonArtifacts(dir: string, spec: PretrainedSpec): tf.io.ModelArtifa
  * tf.io's weight decoding dequantizes to float32 during loading).
  */
 function readUmdArtifacts(dir: string, spec: PretrainedSpec): tf.io.ModelArtifacts {
-  const requireHere = createRequire(path.join(dir, 'x.js'));
-  const load = (file: string): unknown => {
-    const resolved = requireHere.resolve(`./${file}`);
-    try {
-      return requireHere(resolved);
-    } finally {
-      // The shards are large strings: do not keep them in the require cache.
-      delete requireHere.cache[resolved];
-    }
-  };
-  // A deep copy: deserialization must not see (or alter) an object another load also uses.
-  const json = structuredClone(load(spec.modelFile)) as ModelJson;
+  const json = evaluateUmd(path.join(dir, spec.modelFile)) as ModelJson;
   return toArtifacts(json, (shard) => {
-    const b64 = load(`${shard}.min.js`);
+    const file = resolveFileInside(dir, `${shard}.min.js`, `${spec.modelFile} weightsManifest`);
+    const b64 = evaluateUmd(file);
     if (typeof b64 !== 'string') {
-      throw new MemhooksError(ERROR_CODES.UNSUPPORTED_MODEL, `${path.join(dir, `${shard}.min.js`)} does not export a base64 string; the ${spec.package}@${spec.version} layout is not the one memhooks knows.`);
+      throw new MemhooksError(ERROR_CODES.UNSUPPORTED_MODEL, `${file} does not export a base64 string; the ${spec.package}@${spec.version} layout is not the one memhooks knows.`);
     }
     return Buffer.from(b64, 'base64');
   });
+}
+
+/**
+ * The value a UMD bundle assigns to module.exports. It runs in a fresh context that has `module` and
+ * `exports` and nothing else (no require, no process, no file system), with a time limit: the bundle only
+ * has to return data. The result is copied out of the context as plain data (structuredClone), so nothing
+ * of the sandbox leaks into the model.
+ */
+function evaluateUmd(file: string): unknown {
+  const sandbox = { module: { exports: {} as unknown }, exports: {} };
+  sandbox.exports = sandbox.module.exports as object;
+  try {
+    vm.runInNewContext(readFileSync(file, 'utf8'), sandbox, { filename: file, timeout: 10_000 });
+  } catch (cause) {
+    throw new MemhooksError(ERROR_CODES.UNSUPPORTED_MODEL, `Could not evaluate ${file} as a UMD data module.`, { cause });
+  }
+  return structuredClone(sandbox.module.exports);
 }
 
 /** Artifacts for tf.io.fromMemory: weight specs in manifest order and the shards concatenated in that order. */

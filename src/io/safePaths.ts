@@ -1,0 +1,44 @@
+import { lstatSync } from 'node:fs';
+import path from 'node:path';
+import { ERROR_CODES, MemhooksError } from '../errors.js';
+
+/**
+ * File names that come from a file (a shard list in model.json, a safetensors index) are attacker-controlled:
+ * joined onto a directory unchecked, `../x` or an absolute path reads any file on the machine (transformers,
+ * accelerate and tfjs-node all shipped that bug). A name must be one plain file name, checked under both
+ * POSIX and Windows rules whatever the platform, and must resolve to a regular file inside the directory.
+ */
+export function resolveFileInside(dir: string, name: unknown, what: string): string {
+  if (typeof name !== 'string' || !isPlainFileName(name)) {
+    throw new MemhooksError(
+      ERROR_CODES.UNSAFE_PATH,
+      `${what} names the file ${JSON.stringify(name)}, which is not a plain file name inside ${dir}. ` +
+        `Only names without directories ('/', '\\\\'), drive letters, '.' or '..' are accepted; the file may have been tampered with.`,
+    );
+  }
+  const root = path.resolve(dir);
+  const resolved = path.resolve(root, name);
+  if (path.dirname(resolved) !== root) {
+    throw new MemhooksError(ERROR_CODES.UNSAFE_PATH, `${what}: ${JSON.stringify(name)} resolves outside ${dir}.`);
+  }
+  let stat;
+  try {
+    stat = lstatSync(resolved);
+  } catch (cause) {
+    throw new MemhooksError(ERROR_CODES.UNSAFE_PATH, `${what} names ${JSON.stringify(name)}, which does not exist in ${dir}.`, { cause });
+  }
+  if (!stat.isFile()) {
+    throw new MemhooksError(
+      ERROR_CODES.UNSAFE_PATH,
+      `${what} names ${JSON.stringify(name)} in ${dir}, which is not a regular file (a link, a directory or a device); it is refused.`,
+    );
+  }
+  return resolved;
+}
+
+/** One file name: not empty, not '.' or '..', no separators, NUL, drive ("C:") or other control characters. */
+export function isPlainFileName(name: string): boolean {
+  if (name === '' || name === '.' || name === '..' || name.length > 255) return false;
+  // eslint-disable-next-line no-control-regex
+  return !/[/\\\u0000-\u001f:]/.test(name);
+}
