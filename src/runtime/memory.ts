@@ -32,12 +32,12 @@ interface BufferInfo {
   [COUNTED_IN]?: Bucket;
 }
 
+type BufferMap = WeakMap<DataId, BufferInfo>;
+
 interface EngineInternals {
   backendName: string;
   registry: Record<string, Backend>;
-  state: { tensorInfo: WeakMap<DataId, BufferInfo>; numDataBuffers: number };
-  trackTensor(a: tf.Tensor, backend?: Backend): void;
-  removeDataId(dataId: DataId, backend: Backend): void;
+  state: { tensorInfo: BufferMap };
   moveData(backend: Backend, dataId: DataId): void;
 }
 
@@ -61,40 +61,38 @@ class MemoryTracker {
 
   constructor(private readonly engine: EngineInternals) {}
 
-  private installed = false;
+  /** The engine's buffer map we patched (engine.reset() replaces it), or undefined when off. */
+  private patched: BufferMap | undefined;
 
   /**
-   * Patches the engine; uninstall() puts its own methods back (for measuring the tracker's overhead).
-   * Own properties on the engine instance shadow the prototype methods the engine calls on itself. Every
-   * tensor handle passes through trackTensor, so the patch does one integer compare per handle and one
-   * WeakMap lookup per new buffer.
+   * Hooks the engine's own map of data buffers (engine.state.tensorInfo): the engine adds an entry exactly
+   * when a new buffer is registered and deletes it exactly when the buffer is freed, so patching that map's
+   * `set` and `delete` counts each buffer once with no lookup of our own on the hot path (patching
+   * trackTensor instead costs one more lookup per tensor: about twice the overhead, measured). Moves between
+   * backends go through engine.moveData, patched too. uninstall() restores everything.
    */
   install(): void {
-    if (this.installed) return;
-    this.installed = true;
-    const engine = this.engine;
+    if (this.patched !== undefined) return;
     const tracker = this;
-    const { trackTensor, removeDataId, moveData } = engine;
-    engine.trackTensor = function (a, backend) {
-      const buffers = engine.state.numDataBuffers;
-      trackTensor.call(this, a, backend);
-      if (engine.state.numDataBuffers === buffers) return;
-      const info = engine.state.tensorInfo.get(a.dataId);
-      if (info !== undefined && info.bytes > 0) tracker.count(info);
+    const map = this.engine.state.tensorInfo as BufferMap;
+    const { set, delete: remove, get } = WeakMap.prototype;
+    map.set = function (dataId, info) {
+      if (info.bytes > 0) tracker.count(info);
+      return set.call(this, dataId, info) as BufferMap;
     };
-    engine.removeDataId = function (dataId, backend) {
-      const info = engine.state.tensorInfo.get(dataId);
-      removeDataId.call(this, dataId, backend);
-      // The engine deletes the record only when the backend matches; a record it keeps stays counted.
+    map.delete = function (dataId) {
+      const info = get.call(this, dataId) as BufferInfo | undefined;
       const bucket = info?.[COUNTED_IN];
-      if (bucket !== undefined && info!.backend === backend) {
+      if (bucket !== undefined) {
         bucket.bytes -= info!.bytes;
         info![COUNTED_IN] = undefined;
       }
+      return remove.call(this, dataId);
     };
-    engine.moveData = function (backend, dataId) {
+    const moveData = this.engine.moveData;
+    this.engine.moveData = function (backend, dataId) {
       moveData.call(this, backend, dataId);
-      const info = engine.state.tensorInfo.get(dataId);
+      const info = map.get(dataId);
       const from = info?.[COUNTED_IN];
       if (from === undefined) return;
       const to = tracker.bucket(backend);
@@ -103,22 +101,32 @@ class MemoryTracker {
       grow(to, info!.bytes);
       info![COUNTED_IN] = to;
     };
+    this.patched = map;
   }
 
   uninstall(): void {
-    if (!this.installed) return;
-    this.installed = false;
-    const engine = this.engine as unknown as Record<string, unknown>;
-    delete engine.trackTensor;
-    delete engine.removeDataId;
-    delete engine.moveData;
+    const map = this.patched as Partial<BufferMap> | undefined;
+    if (map === undefined) return;
+    delete map.set;
+    delete map.delete;
+    delete (this.engine as unknown as Record<string, unknown>).moveData;
+    this.patched = undefined;
+  }
+
+  /** engine.reset() starts from an empty engine with a new map: start counting afresh there. */
+  private followEngineReset(): void {
+    if (this.patched === undefined || this.patched === this.engine.state.tensorInfo) return;
+    this.uninstall();
+    for (const b of this.buckets.values()) b.bytes = b.peak = 0;
+    this.install();
   }
 
   get enabled(): boolean {
-    return this.installed;
+    return this.patched !== undefined;
   }
 
   stats(): MemoryStats {
+    this.followEngineReset();
     const backend = this.activeBackend();
     const b = backend === undefined ? { bytes: 0, peak: 0 } : this.bucket(backend);
     const stats: MemoryStats = {
@@ -147,6 +155,7 @@ class MemoryTracker {
    * after reset_peak_memory_stats). Nests: an outer track still sees an inner peak.
    */
   track<T>(fn: () => T): { result: T; peakDeviceBytes: number } {
+    this.followEngineReset();
     const saved = new Map<Backend, number>();
     for (const [k, b] of this.buckets) {
       saved.set(k, b.peak);
