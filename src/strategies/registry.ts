@@ -131,3 +131,15 @@ export function applyStrategy<O>(
   return handle;
 }
 
+
+/**
+ * Removes every strategy applied to `root` or any module under it, the most recently applied first on each
+ * module (their handles become removed). unwrapLayersModel calls it before taking the tree apart.
+ */
+export function removeStrategiesIn(root: Module): void {
+  for (const m of root.modules().reverse()) {
+    const map = (m as unknown as Record<symbol, Map<string, Applied> | undefined>)[APPLIED];
+    if (map === undefined) continue;
+    for (const applied of [...map.values()].reverse()) applied.handle.remove();
+  }
+}
