@@ -4,6 +4,7 @@
  */
 import {
   HookRegistry,
+  InvalidArgumentError,
   memory,
   ModelHook,
   Strategy,
@@ -55,7 +56,7 @@ class DeviceBytesHook extends ModelHook {
 export class DeviceBytesLogger extends Strategy<DeviceBytesLoggerOptions> {
   override validate(_module: Module, options: DeviceBytesLoggerOptions): void {
     if (typeof options?.onRecord !== 'function') {
-      throw new TypeError(`${DEVICE_BYTES_LOGGER} needs an onRecord(record) function in its options.`);
+      throw new InvalidArgumentError(`${DEVICE_BYTES_LOGGER} needs an onRecord(record) function in its options, got ${typeof options?.onRecord}.`);
     }
   }
 

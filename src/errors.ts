@@ -18,6 +18,7 @@ export const ERROR_CODES = {
   DUPLICATE_REGISTRATION: 'DUPLICATE_REGISTRATION',
   UNKNOWN_STRATEGY: 'UNKNOWN_STRATEGY',
   STRATEGY_CONFLICT: 'STRATEGY_CONFLICT',
+  STRATEGY_APPLY_FAILED: 'STRATEGY_APPLY_FAILED',
   UNSUPPORTED_MODEL: 'UNSUPPORTED_MODEL',
   UNSUPPORTED_LAYER: 'UNSUPPORTED_LAYER',
   BACKEND_UNAVAILABLE: 'BACKEND_UNAVAILABLE',
@@ -72,10 +73,10 @@ export class ParameterNotResidentError extends MemhooksError {
 }
 
 export class ParameterDisposedError extends MemhooksError {
-  constructor(readonly parameterPath: string) {
+  constructor(readonly parameterPath: string, how = 'it has been disposed') {
     super(
       ERROR_CODES.PARAMETER_DISPOSED,
-      `Parameter ${parameterPath} has been disposed. Create a new Parameter (or reload the model) before using it.`,
+      `Parameter ${parameterPath} cannot be used: ${how}. Create a new Parameter (or reload the model) before using it.`,
     );
   }
 }

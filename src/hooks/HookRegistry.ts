@@ -35,7 +35,8 @@ type Forward = (...args: unknown[]) => unknown;
  */
 export class HookRegistry implements DisposableRegistry {
   readonly module: Module;
-  private entries: readonly Entry[] = [];
+  /** @internal The registrations, oldest first (replaced, never mutated). */
+  entries: readonly Entry[] = [];
   private original: Forward | undefined;
 
   private constructor(module: Module) {
@@ -44,12 +45,13 @@ export class HookRegistry implements DisposableRegistry {
 
   /** The module's registry, created and attached on first use. */
   static checkIfExistsOrInitialize(module: Module): HookRegistry {
+    if (typeof module?.forward !== 'function') {
+      const got = module === null ? 'null' : typeof module !== 'object' ? typeof module : (module as object).constructor === Object ? 'a plain object' : `a ${(module as object).constructor?.name ?? 'null-prototype'} object`;
+      throw new InvalidArgumentError(`Hooks attach to modules (objects with a forward function); got ${got}.`);
+    }
     const holder = module as unknown as Record<symbol, HookRegistry | undefined>;
     const existing = holder[REGISTRY_KEY];
     if (existing !== undefined) return existing;
-    if (typeof module?.forward !== 'function') {
-      throw new InvalidArgumentError(`Hooks attach to modules with a forward function; got ${String(module)}.`);
-    }
     const registry = new HookRegistry(module);
     Object.defineProperty(module, REGISTRY_KEY, { value: registry, enumerable: false, configurable: true });
     return registry;
@@ -93,19 +95,34 @@ export class HookRegistry implements DisposableRegistry {
     if (this.entries.length === 0) this.installForward();
     this.entries = [...this.entries, entry];
     emit('hook:registered', { name, path: pathOf(this.module) });
-    return makeHandle(this, hook, name);
+    return makeHandle(this, entry);
   }
 
   /**
    * Removes the hook called `name` from this module (deinitializeHook runs first and may veto by throwing),
-   * and with `recurse` from every descendant too. A missing name is not an error.
+   * and with `recurse` from every descendant too. A missing name is not an error. A veto keeps that one
+   * hook; every other module still loses its hook, and then the first refusal is thrown, naming how many
+   * modules kept theirs.
    */
   removeHook(name: string, options: { recurse?: boolean } = {}): void {
     const { recurse = true } = options;
-    this.removeLocal(name);
-    if (!recurse) return;
-    for (const m of this.module.modules()) {
-      if (m !== this.module) HookRegistry.get(m)?.removeLocal(name);
+    const modules = recurse ? this.module.modules() : [this.module];
+    const refusals: MemhooksError[] = [];
+    for (const m of modules) {
+      try {
+        HookRegistry.get(m)?.removeLocal(name);
+      } catch (error) {
+        if (!(error instanceof MemhooksError) || error.code !== ERROR_CODES.HOOK_REMOVAL_REFUSED) throw error;
+        refusals.push(error);
+      }
+    }
+    if (refusals.length === 1) throw refusals[0];
+    if (refusals.length > 1) {
+      throw new MemhooksError(
+        ERROR_CODES.HOOK_REMOVAL_REFUSED,
+        `Hook "${name}" was removed everywhere under module ${describeModule(this.module)} except on ${refusals.length} modules that refused; the first refusal follows.`,
+        { cause: refusals[0] },
+      );
     }
   }
 
@@ -139,9 +156,9 @@ export class HookRegistry implements DisposableRegistry {
     }
   }
 
-  /** @internal */
-  removeLocal(name: string, only?: ModelHook): void {
-    const index = this.entries.findIndex((e) => e.name === name && (only === undefined || e.hook === only));
+  /** @internal Removes the hook registered as `name` (only that very registration when `only` is given). */
+  removeLocal(name: string, only?: object): void {
+    const index = this.entries.findIndex((e) => e.name === name && (only === undefined || e === only));
     if (index < 0) return;
     const { hook } = this.entries[index]!;
     try {
@@ -210,8 +227,9 @@ function notifyForwardError(e: Entry, module: Module, error: unknown): void {
   }
 }
 
-function makeHandle(registry: HookRegistry, hook: ModelHook, name: string): HookHandle {
+/** A handle removes its own registration only: never a later one of the same name, even with the same hook. */
+function makeHandle(registry: HookRegistry, entry: Entry): HookHandle {
   const ref = new WeakRef(registry);
-  const remove = (): void => ref.deref()?.removeLocal(name, hook);
-  return { name, remove, [Symbol.dispose]: remove };
+  const remove = (): void => ref.deref()?.removeLocal(entry.name, entry);
+  return { name: entry.name, remove, [Symbol.dispose]: remove };
 }

@@ -1,3 +1,4 @@
+import { brand } from '../models/brand.js';
 import type { Module } from '../models/Module.js';
 
 /** Calls the rest of the chain (the inner hooks and the module's own forward) with the given arguments. */
@@ -49,3 +50,5 @@ export abstract class ModelHook {
     return this.constructor.name;
   }
 }
+
+brand(ModelHook, 'ModelHook');

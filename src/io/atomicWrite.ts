@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ERROR_CODES, MemhooksError } from '../errors.js';
 
@@ -26,6 +26,9 @@ export async function writeFileAtomic(path: string, data: WriteData, options: At
   let handle: FileHandle | undefined;
   try {
     handle = await open(tmp, 'wx');
+    // A replaced file keeps its permissions, as an in-place write would.
+    const mode = await stat(path).then((s) => s.mode & 0o7777, () => undefined);
+    if (mode !== undefined) await handle.chmod(mode);
     await writeAll(handle, data);
     if (fsync) await handle.sync();
     await handle.close();
@@ -44,7 +47,13 @@ async function writeAll(handle: FileHandle, data: WriteData): Promise<void> {
     await handle.writeFile(data);
     return;
   }
-  for await (const chunk of data as AsyncIterable<Uint8Array>) await handle.write(chunk);
+  for await (const chunk of data as AsyncIterable<Uint8Array>) {
+    // One write() may take fewer bytes than asked (large chunks): loop until the chunk is all written.
+    for (let offset = 0; offset < chunk.byteLength; ) {
+      const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+      offset += bytesWritten;
+    }
+  }
 }
 
 /** Best effort: some platforms (Windows) cannot open a directory for syncing; the rename is done anyway. */
@@ -62,10 +71,25 @@ async function syncDirectory(dir: string): Promise<void> {
 
 /**
  * Removes temporary files left in `dir` by writes that crashed (ours only: `.<name>.tmp-<pid>-<hex>`), and
- * returns their names. Call it before reusing a directory of offload files or checkpoints.
+ * returns their names. A file whose writer process is still alive (this one included) is in flight and is
+ * left alone. Call it before reusing a directory of offload files or checkpoints.
  */
 export async function removeStaleTempFiles(dir: string): Promise<string[]> {
-  const names = (await readdir(dir)).filter((n) => /^\..+\.tmp-\d+-[0-9a-f]{12}$/.test(n));
-  await Promise.all(names.map((n) => rm(join(dir, n), { force: true })));
-  return names;
+  const stale = (await readdir(dir)).filter((n) => {
+    const match = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/.exec(n);
+    return match !== null && !isAlive(Number(match[1]));
+  });
+  await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
+  return stale;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -36,9 +36,15 @@ export function resolveFileInside(dir: string, name: unknown, what: string): str
   return resolved;
 }
 
-/** One file name: not empty, not '.' or '..', no separators, NUL, drive ("C:") or other control characters. */
+/**
+ * One file name valid on POSIX and Windows alike: not empty, not '.' or '..', at most 255 characters, no
+ * separators, drive colon, control characters or `<>"|?*`, no trailing dot or space, and not a Windows
+ * device name (CON, PRN, AUX, NUL, COM1–9, LPT1–9, with or without an extension).
+ */
 export function isPlainFileName(name: string): boolean {
   if (name === '' || name === '.' || name === '..' || name.length > 255) return false;
   // eslint-disable-next-line no-control-regex
-  return !/[/\\\u0000-\u001f:]/.test(name);
+  if (/[/\\\u0000-\u001f:<>"|?*]/.test(name)) return false;
+  if (/[. ]$/.test(name)) return false;
+  return !/^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i.test(name);
 }

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../errors.js';
-import { clearHooksForDispose } from '../hooks/registryAccess.js';
+import { clearHooksForDispose, REGISTRY_KEY } from '../hooks/registryAccess.js';
 import { formatBytes } from '../runtime/format.js';
+import { brand } from './brand.js';
 import { Parameter } from './Parameter.js';
 import { describeModule, pathOf, setOwnerIfUnset } from './paths.js';
 
@@ -45,14 +46,20 @@ export abstract class Module {
     return members;
   }
 
+  /**
+   * Own members, each remembering this module as its parent unless an earlier walk named it already. Only
+   * the depth-first walks link (namedModules, namedParameters), so a shared member is always named by its
+   * first path in that order, whichever lookup happened first.
+   */
   private linkedMembers(): Array<[string, Member]> {
     const members = this.ownMembers();
     for (const [key, member] of members) setOwnerIfUnset(member, this, key);
+    markWalked(this);
     return members;
   }
 
   namedChildren(): Array<[string, Module]> {
-    return this.linkedMembers().filter((e): e is [string, Module] => e[1] instanceof Module);
+    return this.ownMembers().filter((e): e is [string, Module] => e[1] instanceof Module);
   }
 
   children(): Module[] {
@@ -67,7 +74,9 @@ export abstract class Module {
       if (seen.has(m)) return;
       seen.add(m);
       out.push([path, m]);
-      for (const [key, child] of m.namedChildren()) visit(child, path === '' ? key : `${path}.${key}`);
+      for (const [key, child] of m.linkedMembers()) {
+        if (child instanceof Module) visit(child, path === '' ? key : `${path}.${key}`);
+      }
     };
     visit(this, prefix);
     return out;
@@ -100,6 +109,8 @@ export abstract class Module {
   /** The module at a dotted path ('' is this module). */
   getSubmodule(path: string): Module {
     if (typeof path !== 'string') throw new InvalidArgumentError(`getSubmodule(path) needs a string path, got ${typeof path}.`);
+    // Walk first, so that what is found is named by its canonical (first, depth-first) path.
+    this.namedModules();
     let current: Module = this;
     if (path === '') return current;
     const parts = path.split('.');
@@ -168,9 +179,33 @@ export abstract class Module {
   }
 }
 
+brand(Module, 'Module');
+
+const SCOPED = Symbol('memhooks.scopedForward');
+const WALKED = Symbol('memhooks.walked');
+
+type Flagged = { [SCOPED]?: Function; [WALKED]?: boolean };
+
+function markWalked(m: Module): void {
+  const f = m as unknown as Flagged;
+  if (f[WALKED] === true) return;
+  // A forward declared as an arrow-function field replaced the scoped one after our constructor ran:
+  // it would run without its tidy scope. Say so instead of leaking intermediates silently.
+  const own = Object.getOwnPropertyDescriptor(m, 'forward')?.value as Function | undefined;
+  if (own !== undefined && own !== f[SCOPED] && (m as unknown as Record<symbol, unknown>)[REGISTRY_KEY] === undefined) {
+    throw new InvalidArgumentError(
+      `Module ${describeModule(m)} has its forward as an instance field (an arrow function), which memhooks cannot ` +
+        `scope or hook. Declare it as a method: forward(x) { ... }.`,
+    );
+  }
+  Object.defineProperty(m, WALKED, { value: true, enumerable: false, configurable: true });
+}
+
 /**
  * Installs the instance's `forward`: the class's forward inside tf.tidy, with the same name and length,
  * so that intermediates are released per module and reflection on `forward` sees the user's function.
+ * The first forward of a module whose tree was never walked walks it, so that errors raised inside
+ * name every module by its path.
  */
 function scopeForward(m: Module): void {
   const impl = m.forward as (...args: unknown[]) => unknown;
@@ -182,9 +217,11 @@ function scopeForward(m: Module): void {
     );
   }
   const scoped = function (this: unknown, ...args: unknown[]): unknown {
+    if ((m as unknown as Flagged)[WALKED] !== true) m.namedParameters();
     return tf.tidy(() => impl.apply(m, args) as tf.TensorContainer);
   };
   copyFunctionIdentity(scoped, impl);
+  Object.defineProperty(m, SCOPED, { value: scoped, enumerable: false });
   Object.defineProperty(m, 'forward', { value: scoped, writable: true, configurable: true, enumerable: false });
 }
 

@@ -7,6 +7,7 @@ import {
   ParameterNotResidentError,
 } from '../errors.js';
 import { ledger } from '../runtime/ledger.js';
+import { brand } from './brand.js';
 import {
   assertComputeDtype,
   BYTES_PER_ELEMENT,
@@ -25,7 +26,9 @@ interface VariableSpec {
 
 type Storage =
   // `host` is a copy kept while on the device (toDevice({ keepHostCopy })), so that offloading is a dispose.
-  | { tier: 'device'; tensor: tf.Tensor; host?: HostArray }
+  // It is valid while the device tensor still holds the buffer it was uploaded to (`hostOf`): a Variable
+  // assigned outside memhooks (an optimizer step, getWeights()[i].assign) gets a new buffer.
+  | { tier: 'device'; tensor: tf.Tensor; host?: HostArray; hostOf?: object }
   | { tier: 'host'; data: HostArray }
   | { tier: 'disposed' };
 
@@ -140,7 +143,10 @@ export class Parameter {
   /** The device tensor. Throws ParameterNotResidentError, naming this parameter, when it is not on the device. */
   read(): tf.Tensor {
     const s = this.storage;
-    if (s.tier === 'device') return s.tensor;
+    if (s.tier === 'device') {
+      if (s.tensor.isDisposed) throw new ParameterDisposedError(describeParameter(this), 'its tensor was disposed outside memhooks');
+      return s.tensor;
+    }
     if (s.tier === 'disposed') throw new ParameterDisposedError(describeParameter(this));
     throw new ParameterNotResidentError(describeParameter(this), s.tier);
   }
@@ -175,9 +181,13 @@ export class Parameter {
     const tensor = this.read();
     if (this.variable !== undefined && tensor instanceof tf.Variable) this.variable.trainable = tensor.trainable;
     if (s.tier === 'device' && s.host !== undefined) {
-      tensor.dispose();
-      this.storage = { tier: 'host', data: s.host };
-      return this;
+      if (tensor.dataId === s.hostOf) {
+        tensor.dispose();
+        this.storage = { tier: 'host', data: s.host };
+        return this;
+      }
+      // The values changed behind our back: the kept copy is stale, read the device back instead.
+      ledger.hostBytes -= s.host.byteLength;
     }
     // dataSync on the cpu backend returns the backend's own array: copy so that the host bytes are ours alone.
     const data = (tensor.dataSync() as HostArray).slice();
@@ -199,7 +209,7 @@ export class Parameter {
     if (s.tier === 'disposed') throw new ParameterDisposedError(describeParameter(this));
     const tensor = this.upload(s.data);
     if (options.keepHostCopy === true) {
-      this.storage = { tier: 'device', tensor, host: s.data };
+      this.storage = { tier: 'device', tensor, host: s.data, hostOf: tensor.dataId };
     } else {
       this.storage = { tier: 'device', tensor };
       ledger.hostBytes -= s.data.byteLength;
@@ -236,7 +246,7 @@ export class Parameter {
       s.tensor.dispose();
     }
     // A kept host copy must stay equal to the device bytes.
-    this.storage = { tier: 'device', tensor, host: s.host === undefined ? undefined : fresh() };
+    this.storage = s.host === undefined ? { tier: 'device', tensor } : { tier: 'device', tensor, host: fresh(), hostOf: tensor.dataId };
     return this;
   }
 
@@ -282,6 +292,8 @@ export class Parameter {
     return variable;
   }
 }
+
+brand(Parameter, 'Parameter');
 
 function isHostValue(value: unknown): value is HostValue {
   const v = value as HostValue | null;

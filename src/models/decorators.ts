@@ -5,6 +5,15 @@ import { setConstructorArgs, setModuleOptions, type ModuleOptions } from './refl
 
 type ModuleClass = abstract new (...args: any[]) => Module;
 
+/** Names this copy of memhooks registered, per container: a name registered twice by one copy is a clash. */
+const registered = new WeakMap<DependencyContainer, Set<string>>();
+
+function registeredHere(target: DependencyContainer): Set<string> {
+  let names = registered.get(target);
+  if (names === undefined) registered.set(target, (names = new Set()));
+  return names;
+}
+
 /** The container token under which a module class is registered. */
 export function moduleToken(name: string): string {
   return `memhooks:module:${name}`;
@@ -32,13 +41,16 @@ function moduleDecorator(options: ModuleOptions = {}, target: DependencyContaine
     setModuleOptions(Recorded, options);
     const name = options.name ?? cls.name;
     const token = moduleToken(name);
-    if (target.isRegistered(token, false)) {
+    if (registeredHere(target).has(name)) {
       throw new MemhooksError(
         ERROR_CODES.DUPLICATE_REGISTRATION,
         `A module class named "${name}" is already registered. Give one of them another name with @module({ name }).`,
       );
     }
-    target.register(token, { useValue: Recorded });
+    registeredHere(target).add(name);
+    // Another copy of memhooks in the process (its ESM or CJS build) registers the same built-in classes in
+    // the shared container: the first copy's class stays registered, and both copies keep working.
+    if (!target.isRegistered(token, false)) target.register(token, { useValue: Recorded });
     return Recorded;
   };
 }

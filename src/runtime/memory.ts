@@ -39,6 +39,7 @@ interface EngineInternals {
   registry: Record<string, Backend>;
   state: { tensorInfo: BufferMap };
   moveData(backend: Backend, dataId: DataId): void;
+  reset(...args: unknown[]): void;
 }
 
 export interface MemoryStats {
@@ -73,6 +74,11 @@ class MemoryTracker {
    */
   install(): void {
     if (this.patched !== undefined) return;
+    // Fresh counters: buffers counted before an uninstall may have been freed unseen since, so counting
+    // starts from zero (buffers still tagged from before update their old, detached counters).
+    this.buckets.clear();
+    this.lastBackend = undefined;
+    this.lastBucket = undefined;
     const tracker = this;
     const map = this.engine.state.tensorInfo as BufferMap;
     const { set, delete: remove, get } = WeakMap.prototype;
@@ -101,6 +107,13 @@ class MemoryTracker {
       grow(to, info!.bytes);
       info![COUNTED_IN] = to;
     };
+    const reset = this.engine.reset;
+    this.engine.reset = function (...args: unknown[]) {
+      reset.apply(this, args);
+      // A reset engine has a new, empty map of buffers: count there from now on.
+      tracker.uninstall();
+      tracker.install();
+    };
     this.patched = map;
   }
 
@@ -110,15 +123,8 @@ class MemoryTracker {
     delete map.set;
     delete map.delete;
     delete (this.engine as unknown as Record<string, unknown>).moveData;
+    delete (this.engine as unknown as Record<string, unknown>).reset;
     this.patched = undefined;
-  }
-
-  /** engine.reset() starts from an empty engine with a new map: start counting afresh there. */
-  private followEngineReset(): void {
-    if (this.patched === undefined || this.patched === this.engine.state.tensorInfo) return;
-    this.uninstall();
-    for (const b of this.buckets.values()) b.bytes = b.peak = 0;
-    this.install();
   }
 
   get enabled(): boolean {
@@ -126,7 +132,6 @@ class MemoryTracker {
   }
 
   stats(): MemoryStats {
-    this.followEngineReset();
     const backend = this.activeBackend();
     const b = backend === undefined ? { bytes: 0, peak: 0 } : this.bucket(backend);
     const stats: MemoryStats = {
@@ -155,7 +160,7 @@ class MemoryTracker {
    * after reset_peak_memory_stats). Nests: an outer track still sees an inner peak.
    */
   track<T>(fn: () => T): { result: T; peakDeviceBytes: number } {
-    this.followEngineReset();
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`memory.track(fn) needs a function to run, got ${typeof fn}.`);
     const saved = new Map<Backend, number>();
     for (const [k, b] of this.buckets) {
       saved.set(k, b.peak);
@@ -232,8 +237,9 @@ export const memory = {
   track: <T>(fn: () => T): { result: T; peakDeviceBytes: number } => tracker.track(fn),
   bytesOn: (backendName: string): number => tracker.bytesOn(backendName),
   /**
-   * Turns tracking off and on, for benchmarks that measure its overhead. Buffers allocated while it is off
-   * are never counted (their release is ignored too), so the totals stay consistent but miss them.
+   * Turns tracking off and on, for benchmarks that measure its overhead. Switching it on starts counting
+   * afresh from zero: what was allocated or freed while it was off cannot be known, so deviceBytes then
+   * counts only buffers created from that moment on (never more than are alive).
    */
   setEnabled: (on: boolean): void => (on ? tracker.install() : tracker.uninstall()),
   get enabled(): boolean {

@@ -1,3 +1,4 @@
+import { brand } from '../models/brand.js';
 import type { Module } from '../models/Module.js';
 
 /** What applying a strategy returns: remove() restores the module exactly. Idempotent; works with `using`. */
@@ -31,3 +32,5 @@ export abstract class Strategy<Options = unknown> {
 
   abstract apply(module: Module, options: Options): Undo;
 }
+
+brand(Strategy, 'Strategy');

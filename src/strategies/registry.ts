@@ -2,7 +2,8 @@ import { ERROR_CODES, InvalidArgumentError, MemhooksError, StrategyConflictError
 import type { Module } from '../models/Module.js';
 import { ancestorsOf, describeModule } from '../models/paths.js';
 import { container as rootContainer, injectable, type DependencyContainer } from '../runtime/di.js';
-import { Strategy, type StrategyHandle } from './Strategy.js';
+import { HookRegistry } from '../hooks/HookRegistry.js';
+import { Strategy, type StrategyHandle, type Undo } from './Strategy.js';
 
 type StrategyClass = new (...args: any[]) => Strategy<any>;
 
@@ -10,6 +11,8 @@ const NAME = Symbol.for('memhooks.strategyName');
 const APPLIED = Symbol.for('memhooks.appliedStrategies');
 /** Every name ever registered, to list the choices when a name is unknown. */
 const knownNames = new Set<string>();
+/** Strategy classes this copy of memhooks registered. */
+const registeredHere = new WeakSet<Function>();
 
 export function strategyToken(name: string): string {
   return `memhooks:strategy:${name}`;
@@ -42,9 +45,13 @@ export function registerStrategy(cls: StrategyClass, target: DependencyContainer
   }
   const token = strategyToken(name);
   if (target.isRegistered(token, false)) {
+    const existing = target.resolve<Strategy<unknown>>(token);
+    // The same strategy from another copy of memhooks (its other build) in one process: keep the first.
+    if (existing.constructor.name === cls.name && !registeredHere.has(existing.constructor)) return;
     throw new MemhooksError(ERROR_CODES.DUPLICATE_REGISTRATION, `A strategy named "${name}" is already registered in this container. Pick another name, or register it in a child container (createContainer()).`);
   }
   knownNames.add(name);
+  registeredHere.add(cls);
   target.register(token, { useClass: cls });
 }
 
@@ -83,7 +90,10 @@ export function appliedStrategies(module: Module): string[] {
 
 /**
  * Applies the strategy registered under `name` to `module`. Everything is checked first (the name, the
- * conflicts, the strategy's own validation); on any error the module is left exactly as it was.
+ * conflicts, the strategy's own validation). If `apply` itself then fails, every hook it had registered
+ * in the tree is removed again (their deinitializeHook undoes their initializeHook) before the error is
+ * thrown, so a failing strategy leaves no hooks behind; state a strategy changed outside hooks is its own
+ * to restore.
  */
 export function applyStrategy<O>(
   module: Module,
@@ -109,7 +119,19 @@ export function applyStrategy<O>(
     );
   }
   instance.validate(module, options);
-  const undo = instance.apply(module, options);
+  const before = hooksIn(module);
+  let undo: Undo;
+  try {
+    undo = instance.apply(module, options);
+  } catch (cause) {
+    const removed = rollBackHooks(module, before);
+    throw new MemhooksError(
+      ERROR_CODES.STRATEGY_APPLY_FAILED,
+      `Strategy "${name}" failed while applying to module ${describeModule(module)}; the ${removed} hook(s) it had ` +
+        `registered were removed again.`,
+      { cause },
+    );
+  }
   const map = appliedOn(module);
   let removed = false;
   const remove = (): void => {
@@ -142,4 +164,30 @@ export function removeStrategiesIn(root: Module): void {
     if (map === undefined) continue;
     for (const applied of [...map.values()].reverse()) applied.handle.remove();
   }
+}
+
+/** Every hook registration in the tree, by identity. */
+function hooksIn(root: Module): Set<object> {
+  const seen = new Set<object>();
+  for (const m of root.modules()) for (const entry of HookRegistry.get(m)?.entries ?? []) seen.add(entry);
+  return seen;
+}
+
+/** Removes, newest first, every hook registered in the tree since `before`; returns how many. */
+function rollBackHooks(root: Module, before: Set<object>): number {
+  let removed = 0;
+  for (const m of root.modules()) {
+    const registry = HookRegistry.get(m);
+    if (registry === undefined) continue;
+    for (const entry of [...registry.entries].reverse()) {
+      if (before.has(entry)) continue;
+      try {
+        registry.removeLocal(entry.name, entry);
+        removed++;
+      } catch {
+        // A hook that refuses removal stays; the apply error that triggered the roll-back is what matters.
+      }
+    }
+  }
+  return removed;
 }

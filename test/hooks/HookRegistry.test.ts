@@ -161,6 +161,14 @@ describe.each(BACKENDS)('HookRegistry on %s', (backend) => {
     first.remove();
     const second = registry.registerHook(new LogHook('A2', log), 'a');
     first.remove();
+    // The same hook instance registered again under the same name: the old handle still cannot touch it.
+    const hook = new LogHook('same', []);
+    const old = registry.registerHook(hook, 'same');
+    old.remove();
+    const again = registry.registerHook(hook, 'same');
+    old.remove();
+    expect(registry.getHook('same')).toBe(hook);
+    again.remove();
     run();
     expect(log).toEqual(['A2.pre', 'forward', 'A2.post']);
     second[Symbol.dispose]();
@@ -341,6 +349,21 @@ describe.each(BACKENDS)('HookRegistry on %s', (backend) => {
     expect(seen).toEqual([m]);
   });
 
+  it('removes a hook everywhere else when one module vetoes a recursive removal, then reports the veto', () => {
+    const root = new (class Root extends Module {
+      blocks = new ModuleList([new Recorder(), new Recorder(), new Recorder()]);
+      forward() {}
+    })();
+    class Sticky extends ModelHook {
+      override deinitializeHook(): void {
+        throw new Error('cannot undo');
+      }
+    }
+    root.modules().forEach((m, i) => HookRegistry.checkIfExistsOrInitialize(m).registerHook(i === 2 ? new Sticky() : new LogHook('x', []), 'x'));
+    expect(() => HookRegistry.get(root)!.removeHook('x')).toThrow(/"x".*refused to be removed from module "blocks.0" \(Recorder\)/);
+    expect(root.modules().map((m) => HookRegistry.get(m)!.hookOrder.length)).toEqual([0, 0, 1, 0, 0]);
+  });
+
   it('lets deinitializeHook veto a removal, leaving the hook registered and working', () => {
     const { log, registry, run } = setup();
     class Sticky extends LogHook {
@@ -385,6 +408,11 @@ describe.each(BACKENDS)('HookRegistry on %s', (backend) => {
     } finally {
       events.off('hook:registered', onReg).off('hook:removed', onRem);
     }
+  });
+
+  it('refuses to make a registry for what is not a module', () => {
+    expect(() => HookRegistry.checkIfExistsOrInitialize(null as unknown as Module)).toThrow(/Hooks attach to modules .*got null/);
+    expect(() => HookRegistry.checkIfExistsOrInitialize({} as Module)).toThrow(/got a plain object/);
   });
 
   it('refuses things that are not hooks and empty names', () => {

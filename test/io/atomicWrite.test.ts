@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -47,10 +47,22 @@ describe('writeFileAtomic', () => {
   });
 
   it('removes the temporary files of crashed writes, and only those', async () => {
-    await writeFile(join(dir, '.model.safetensors.tmp-1234-0123456789ab'), 'partial');
+    // A pid far above Linux's maximum (2^22) cannot be alive: that writer crashed.
+    const dead = '.model.safetensors.tmp-99999999-0123456789ab';
+    const live = `.other.bin.tmp-${process.pid}-0123456789ab`;
+    await writeFile(join(dir, dead), 'partial');
+    await writeFile(join(dir, live), 'in flight');
     await writeFile(join(dir, 'model.safetensors'), 'complete');
     await writeFile(join(dir, '.hidden.tmp-notours'), 'keep');
-    expect(await removeStaleTempFiles(dir)).toEqual(['.model.safetensors.tmp-1234-0123456789ab']);
-    expect((await readdir(dir)).sort()).toEqual(['.hidden.tmp-notours', 'model.safetensors']);
+    expect(await removeStaleTempFiles(dir)).toEqual([dead]);
+    expect((await readdir(dir)).sort()).toEqual(['.hidden.tmp-notours', live, 'model.safetensors'].sort());
+  });
+
+  it('keeps the permissions of the file it replaces', async () => {
+    const target = join(dir, 'script.sh');
+    await writeFile(target, 'old', { mode: 0o751 });
+    await chmod(target, 0o751);
+    await writeFileAtomic(target, 'new');
+    expect((await stat(target)).mode & 0o777).toBe(0o751);
   });
 });

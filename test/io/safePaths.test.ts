@@ -45,8 +45,11 @@ describe('resolveFileInside', () => {
     expect((err as MemhooksError).code).toBe('UNSAFE_PATH');
   });
 
-  it('knows plain names', () => {
+  it('knows plain names, under Windows rules too', () => {
     expect(isPlainFileName('model-00001-of-00002.safetensors')).toBe(true);
-    expect(isPlainFileName('a/b')).toBe(false);
+    expect(isPlainFileName('console.bin')).toBe(true);
+    for (const bad of ['a/b', 'CON', 'nul.txt', 'com1.safetensors', 'LPT9', 'x.', 'x ', 'a<b', 'a|b', 'a?b', 'a*b', 'a"b', 'x'.repeat(256)]) {
+      expect(isPlainFileName(bad), bad).toBe(false);
+    }
   });
 });

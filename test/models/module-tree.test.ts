@@ -11,6 +11,7 @@ import {
   ModuleList,
   Parameter,
   Sequential,
+  Linear,
 } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 
@@ -161,6 +162,40 @@ describe.each(BACKENDS)('Module tree on %s', (backend) => {
     expect(() => seq.at(5)).toThrow(/out of range/);
     x.dispose();
     seq.dispose();
+  });
+
+  it('names a shared module by its first depth-first path, whichever lookup came first', () => {
+    const shared = new Leaf();
+    const net = new (class Twice extends Module {
+      a = new (class A extends Module {
+        s = shared;
+        forward() {}
+      })();
+      b = new (class B extends Module {
+        s = shared;
+        forward() {}
+      })();
+      forward() {}
+    })();
+    expect(net.getSubmodule('b.s')).toBe(shared);
+    expect(shared.path).toBe('a.s');
+    expect(net.namedModules().map(([k]) => k)).toEqual(['', 'a', 'a.s', 'b']);
+    net.dispose();
+  });
+
+  it('walks a never-walked tree on its first forward, so errors inside name the module by its path', () => {
+    const seq = new Sequential([new Linear(3, 4), new Linear(5, 2)]);
+    const x = tf.ones([1, 3]);
+    expect(() => seq.forward(x)).toThrow(/Module "1" \(Linear\) expects its input to have shape \[\.\.\., 5\]/);
+    x.dispose();
+    seq.dispose();
+  });
+
+  it('refuses a forward declared as an arrow-function field, which would run unscoped', () => {
+    const m = new (class Arrow extends Module {
+      forward = (x: tf.Tensor): tf.Tensor => tf.add(x, x);
+    })();
+    expect(() => m.namedModules()).toThrow(/Module Arrow has its forward as an instance field \(an arrow function\).*Declare it as a method/);
   });
 
   it('refuses an async forward when the module is constructed', () => {

@@ -85,6 +85,10 @@ describe.each(BACKENDS)('Parameter on %s', (backend) => {
     expect(p.peek()).toBeUndefined();
     p.dispose();
     expect(() => p.read()).toThrow(/has been disposed/);
+    const outside = new Parameter(tf.zeros([2]), { label: 'outside' });
+    outside.read().dispose();
+    expect(() => outside.read()).toThrow('Parameter "outside" [2] cannot be used: its tensor was disposed outside memhooks.');
+    expect(() => outside.toHost()).toThrow(/disposed outside memhooks/);
   });
 
   it('survives the tidy scope it was created in', () => {
@@ -248,5 +252,25 @@ describe.each(BACKENDS)('Parameter host copies on %s', (backend) => {
     p.dispose();
     expect(memory.stats().hostBytes).toBe(hostBytes - 8);
     view.dispose();
+  });
+});
+
+describe.each(BACKENDS)('Parameter kept host copies and outside writes on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+
+  it('reads the device back when the variable was assigned outside memhooks (an optimizer step)', () => {
+    const p = new Parameter(tf.variable(tf.tensor([1, 2, 3]), true, 'kept/outside'));
+    p.toHost();
+    p.toDevice({ keepHostCopy: true });
+    const update = tf.tensor([10, 20, 30]);
+    (p.read() as tf.Variable).assign(update);
+    update.dispose();
+    const hostBytes = memory.stats().hostBytes;
+    p.toHost();
+    expect(Array.from(p.hostData())).toEqual([10, 20, 30]);
+    expect(memory.stats().hostBytes).toBe(hostBytes);
+    p.toDevice();
+    expect(Array.from(p.read().dataSync())).toEqual([10, 20, 30]);
+    p.dispose();
   });
 });

@@ -44,6 +44,26 @@ describe('the built package', () => {
     expect(out.trim().split('\n').at(-1)).toBe('7');
   });
 
+  it('works with both builds loaded in one process, mixing their modules and hooks', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module';
+       import * as tf from '@tensorflow/tfjs-core'; import '@tensorflow/tfjs-backend-cpu';
+       import * as esm from 'memhooks';
+       const cjs = createRequire(process.cwd() + '/package.json')('memhooks');
+       if (esm.Module === cjs.Module) throw new Error('expected two copies');
+       class Child extends esm.Module { constructor() { super(); this.w = new cjs.Parameter(tf.scalar(2)); } forward(x) { return tf.mul(x, this.w.read()); } }
+       class Root extends cjs.Module { constructor() { super(); this.child = new Child(); this.list = new esm.ModuleList([new esm.Linear(1, 1)]); } forward(x) { return this.child.forward(x); } }
+       const root = new Root();
+       class Plus extends esm.ModelHook { postForward(_m, y) { return tf.add(y, 1); } }
+       cjs.HookRegistry.checkIfExistsOrInitialize(root).registerHook(new Plus(), 'plus');
+       const paths = root.namedParameters().map(([p]) => p).join(',');
+       console.log(paths, root.forward(tf.scalar(3)).dataSync()[0], root.child instanceof cjs.Module);`,
+    ]);
+    expect(out.trim().split('\n').at(-1)).toBe('child.w,list.0.weight,list.0.bias 7 true');
+  });
+
   it('has a working bin', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
     expect(node([join(root, pkg.bin.memhooks!), '--version']).trim()).toBe(pkg.version);

@@ -6,6 +6,7 @@ import {
   createContainer,
   HookRegistry,
   MemhooksError,
+  ModelHook,
   Module,
   ModuleList,
   registerStrategy,
@@ -96,6 +97,33 @@ describe.each(BACKENDS)('strategy plugins on %s', (backend) => {
     model.dispose();
   });
 
+  it('removes the hooks a failing apply had registered, and reports the failure with its cause', () => {
+    const c = createContainer();
+    @strategy('half-way', { container: c })
+    class HalfWay extends Strategy<object> {
+      override apply(m: Module): Undo {
+        for (const sub of m.modules()) HookRegistry.checkIfExistsOrInitialize(sub).registerHook(new (class extends ModelHook {})(), 'half');
+        return { remove() {} };
+      }
+    }
+    const model = new Model();
+    // The second block already has a hook named "half": registration fails there, midway.
+    const preexisting = HookRegistry.checkIfExistsOrInitialize(model.blocks.at(1)).registerHook(new (class extends ModelHook {})(), 'half');
+    let err: unknown;
+    try {
+      applyStrategy(model, 'half-way', {}, { container: c });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as MemhooksError).code).toBe('STRATEGY_APPLY_FAILED');
+    expect((err as Error).message).toMatch(/Strategy "half-way" failed while applying to module Model; the 3 hook\(s\) it had registered were removed again\.[\s\S]*caused by HookAlreadyRegisteredError/);
+    expect(model.modules().map((m) => HookRegistry.get(m)?.hookOrder ?? [])).toEqual([[], [], [], ['half']]);
+    expect(appliedStrategies(model)).toEqual([]);
+    preexisting.remove();
+    expect(HalfWay.name).toBe('HalfWay');
+    model.dispose();
+  });
+
   it('validates before changing anything', () => {
     const { c, log } = defineTestStrategies();
     const model = new Model();
@@ -139,6 +167,7 @@ describe.each(BACKENDS)('strategy plugins on %s', (backend) => {
     expect(records[1]!.after - records[1]!.before).toBe(256);
     expect(records[2]!.after - records[2]!.before).toBe(256);
     expect(() => applyStrategy(model, DEVICE_BYTES_LOGGER, { onRecord: () => {} })).toThrow(/already applied/);
+    expect(() => applyStrategy(new Model(), DEVICE_BYTES_LOGGER, {})).toThrow('device-bytes-logger needs an onRecord(record) function in its options, got undefined.');
     handle.remove();
     expect(model.modules().every((m) => HookRegistry.get(m)?.hookOrder.length === 0)).toBe(true);
     tf.dispose([x, y]);
