@@ -1,5 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfconv from '@tensorflow/tfjs-converter';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { readdirSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   InvalidArgumentError,
@@ -136,6 +139,70 @@ describe.each(BACKENDS)('wrapLayersModel tree on %s', (backend) => {
     }
     expect(() => wrapLayersModel(graphModel as never)).toThrow(/GraphModel.*write a Module by hand/s);
     expect(() => wrapLayersModel(null as never)).toThrow(/got null/);
+    expect(() => wrapLayersModel({} as never)).toThrow(/got a plain object without layers\/predict\/execute/);
+  });
+
+  it('refuses a model with no layers, or with a layer whose weights do not exist yet', () => {
+    expect(() => wrapLayersModel(tfl.sequential())).toThrow(/has no layers yet.*layers added after wrapLayersModel\(\) are not part of the tree/);
+    const model = track(buildSequentialModel());
+    const layer = model.layers[0] as unknown as { built: boolean };
+    layer.built = false;
+    expect(() => wrapLayersModel(model)).toThrow(UnsupportedModelError);
+    expect(() => wrapLayersModel(model)).toThrow(/is not built yet.*Build the model first/);
+    layer.built = true;
+    expect(Object.hasOwn(model, 'predict')).toBe(false);
+  });
+
+  it("refuses a real tfjs-converter GraphModel, unloaded or loaded, with the GraphModel wording", async () => {
+    const unloaded = new tfconv.GraphModel('x');
+    // A two-node graph (Placeholder → Relu) loaded from memory: a working GraphModel.
+    const loaded = await tfconv.loadGraphModel(
+      tf.io.fromMemory({
+        modelTopology: {
+          node: [
+            { name: 'x', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '2' }] } } } },
+            { name: 'y', op: 'Relu', input: ['x'], attr: { T: { type: 'DT_FLOAT' } } },
+          ],
+          versions: { producer: 1 },
+        },
+        weightSpecs: [],
+        weightData: new ArrayBuffer(0),
+      }),
+    );
+    const x = tf.tensor2d([[-1, 2]]);
+    const y = loaded.predict(x) as tf.Tensor;
+    expect(Array.from(y.dataSync())).toEqual([0, 2]);
+    for (const graphModel of [unloaded, loaded]) {
+      let error: unknown;
+      try {
+        wrapLayersModel(graphModel as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(UnsupportedModelError);
+      expect((error as UnsupportedModelError).code).toBe('UNSUPPORTED_MODEL');
+      expect((error as Error).message).toMatch(/^wrapLayersModel\(\) got a GraphModel \(from tf\.loadGraphModel\)/);
+      expect((error as Error).message).toMatch(/write a Module by hand/);
+      // Nothing was patched.
+      expect(Object.hasOwn(graphModel, 'predict')).toBe(false);
+    }
+    disposeAll(x, y);
+    loaded.dispose();
+  });
+
+  it('never imports @tensorflow/tfjs-converter from src/ (it is a devDependency for tests only)', () => {
+    const files: string[] = [];
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) walk(full);
+        else if (/\.(ts|mts|cts|js|mjs|cjs)$/.test(entry.name)) files.push(full);
+      }
+    };
+    walk(path.resolve('src'));
+    expect(files.length).toBeGreaterThan(10);
+    const offenders = files.filter((f) => /(from\s*|import\s*\(\s*|require\s*\(\s*|import\s+)['"]@tensorflow\/tfjs-converter/.test(readFileSync(f, 'utf8')));
+    expect(offenders).toEqual([]);
   });
 
   it('refuses a custom layer with weights unless trusted, and changes nothing when it refuses', () => {

@@ -24,6 +24,15 @@ export function defineOwn(target: object, props: Record<string, PropertyDescript
   };
 }
 
+/** The getter of an accessor property found on `proto` or further up its chain. */
+function findGetter(proto: object | null, key: string): (() => unknown) | undefined {
+  for (let o = proto; o !== null; o = Object.getPrototypeOf(o) as object | null) {
+    const desc = Object.getOwnPropertyDescriptor(o, key);
+    if (desc !== undefined) return desc.get;
+  }
+  return undefined;
+}
+
 /** A method-like own property: writable and non-enumerable, as a prototype method looks to code that inspects it. */
 export function methodDescriptor(fn: Function, like: Function | undefined): PropertyDescriptor {
   if (like !== undefined) copyFunctionIdentity(fn, like);
@@ -31,8 +40,8 @@ export function methodDescriptor(fn: Function, like: Function | undefined): Prop
 }
 
 /**
- * Puts a LayerVariable behind its Parameter. tfjs-layers touches weights only through `read()`, `write()`
- * and `dispose()` (and `trainable`, which sets `val.trainable`), so these are overridden on the instance:
+ * Puts a LayerVariable behind its Parameter. tfjs-layers touches weights only through `read()`, `write()`,
+ * `dispose()` and the `trainable` accessor (which sets `val.trainable`), so these are overridden on the instance:
  *
  * - `read()` returns `param.read()`: the device tensor, or a ParameterNotResidentError naming the
  *   parameter when its bytes are on the host (a layer ran without the hook that onloads it).
@@ -41,9 +50,12 @@ export function methodDescriptor(fn: Function, like: Function | undefined): Prop
  * - `dispose()` disposes the Parameter (model.dispose()).
  * - `val` becomes an accessor for the Parameter's current device tensor (undefined while on the host): the
  *   Parameter re-creates the tf.Variable (same name, same trainability) when the bytes come back.
+ * - `trainable` reads the LayerVariable's own flag (`trainable_`, as the prototype getter does); setting it
+ *   sets `trainable_` and `param.trainable`, so it works on any tier (the prototype setter would write to
+ *   `val.trainable`, undefined on the host): `layer.trainable = false`, Sequential.build(), compile().
  *
- * The Parameter adopted `val` itself, so nothing is copied. The returned Restore puts `val` back as a plain
- * data property holding the current Variable.
+ * The Parameter adopted `val` itself, so nothing is copied. The returned Restore removes the own `trainable`
+ * accessor (the prototype's applies again) and puts `val` back as a plain data property holding the current Variable.
  */
 export function interceptVariable(lv: LayerVariableLike, param: Parameter): Restore {
   // What val was when the Parameter was disposed, so that an unwrapped LayerVariable reports itself disposed.
@@ -71,6 +83,7 @@ export function interceptVariable(lv: LayerVariableLike, param: Parameter): Rest
   }
 
   const proto = Object.getPrototypeOf(lv) as Record<string, Function | undefined>;
+  const trainableGetter = findGetter(proto, 'trainable');
   const restoreMethods = defineOwn(lv, {
     read: methodDescriptor(read, proto.read),
     write: methodDescriptor(write, proto.write),
@@ -84,6 +97,21 @@ export function interceptVariable(lv: LayerVariableLike, param: Parameter): Rest
         );
       },
       enumerable: true,
+      configurable: true,
+    },
+    // The prototype's setter writes `this.val.trainable`, which is undefined while the bytes are on the host
+    // (Sequential.build, Container.trainable, summary, compile all set it). The LayerVariable keeps its own
+    // flag in `trainable_` as tfjs does; the Variable's flag goes through the Parameter, which sets the live
+    // Variable on the device and remembers the flag for the Variable it re-creates at the next upload.
+    trainable: {
+      get(this: unknown) {
+        return trainableGetter !== undefined ? trainableGetter.call(lv) : (lv as unknown as { trainable_: boolean }).trainable_;
+      },
+      set(this: unknown, value: boolean) {
+        (lv as unknown as { trainable_: boolean }).trainable_ = value;
+        param.trainable = value;
+      },
+      enumerable: false,
       configurable: true,
     },
   });

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnsupportedLayerError } from '../../errors.js';
+import { InvalidArgumentError, UnsupportedLayerError, UnsupportedModelError } from '../../errors.js';
 import { COMPUTE_DTYPES } from '../dtypes.js';
 import { INTERCEPTABLE_LAYER_CLASSES } from './allowlist.js';
 import {
@@ -40,6 +40,12 @@ export interface PlanOptions {
 }
 
 export function planModel(model: LayersModelLike, options: PlanOptions): ContainerPlan {
+  if ((model.layers ?? []).length === 0) {
+    throw new UnsupportedModelError(
+      `Model "${model.name}" has no layers yet. Add its layers (and build it) before wrapping: layers added after ` +
+        `wrapLayersModel() are not part of the tree.`,
+    );
+  }
   const seen = new Map<LayerLike, NodePlan>();
   const visit = (layer: LayerLike): NodePlan => {
     const existing = seen.get(layer);
@@ -62,6 +68,13 @@ export function planModel(model: LayersModelLike, options: PlanOptions): Contain
       }
       plan = container;
     } else {
+      if (layer.built === false) {
+        // Its weights do not exist yet: the ones it creates at its first call would bypass the Parameters.
+        throw new UnsupportedModelError(
+          `Layer "${layer.name}" (${classNameOf(layer)}) is not built yet, so its weights do not exist and could not be ` +
+            `put behind Parameters. Build the model first (give the first layer an inputShape, or run one predict), then wrap it.`,
+        );
+      }
       checkInterceptable(layer, options.trustLayers, layer);
       plan = { kind: 'leaf', layer, className: classNameOf(layer), weights: weightEntries(layer) };
       seen.set(layer, plan);

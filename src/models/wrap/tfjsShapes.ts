@@ -28,6 +28,8 @@ export interface LayerLike {
   call: CallFn;
   apply: CallFn;
   getClassName(): string;
+  /** False until the layer has created its weights (first call, or an input shape). */
+  readonly built?: boolean;
   /** Containers (LayersModel, Sequential) only. */
   readonly layers?: LayerLike[];
   /** Wrappers: TimeDistributed/Bidirectional (`layer`, `forwardLayer`, `backwardLayer`), RNNs (`cell`, `cells`). */

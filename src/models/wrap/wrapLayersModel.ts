@@ -1,6 +1,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { UnsupportedModelError } from '../../errors.js';
 import { HookRegistry } from '../../hooks/HookRegistry.js';
+import { removeStrategiesIn } from '../../strategies/registry.js';
 import type { Module } from '../Module.js';
 import { Parameter } from '../Parameter.js';
 import { defineOwn, interceptVariable, methodDescriptor, type Restore } from './patching.js';
@@ -75,17 +76,22 @@ export function getWrappedModule(model: LayersModel): WrappedModel | undefined {
 }
 
 /**
- * Undoes wrapLayersModel: removes every hook of the tree (each hook's deinitializeHook runs, outermost
- * first), brings host parameters back to the device, and deletes every own property memhooks put on the
- * model, its layers and its LayerVariables, leaving `lv.val` a plain property that holds the current
+ * Undoes wrapLayersModel: first removes every strategy applied to the tree or any module in it, through the
+ * strategy's own undo (most recently applied first; their handles report `removed` and a later
+ * `handle.remove()` does nothing), then every hook left on the tree (each hook's deinitializeHook runs,
+ * outermost first), brings host parameters back to the device, and deletes every own property memhooks put
+ * on the model, its layers and its LayerVariables, leaving `lv.val` a plain property that holds the current
  * tf.Variable (the very same object when the weight never left the device). The old tree's parameters are
- * released (they read as disposed), so it cannot touch the model's weights any more. Unwrapping a model that is not wrapped does nothing. If a hook refuses to be removed
- * (its deinitializeHook throws), unwrap throws that HOOK_REMOVAL_REFUSED error and the model stays wrapped,
- * less the hooks already removed.
+ * released (they read as disposed), so it cannot touch the model's weights any more. Unwrapping a model
+ * that is not wrapped does nothing. If a hook refuses to be removed (its deinitializeHook throws), unwrap
+ * throws that HOOK_REMOVAL_REFUSED error and the model stays wrapped, less the hooks already removed;
+ * likewise when a strategy's undo throws, less the strategies already removed.
  */
 export function unwrapLayersModel(model: LayersModel): void {
   const state = states.get(model);
   if (state === undefined) return;
+  // Strategies own hooks (and may have moved parameters): their own undo runs before the raw hook removal.
+  removeStrategiesIn(state.root);
   for (const m of state.root.modules()) {
     const registry = HookRegistry.get(m);
     if (registry === undefined) continue;
@@ -112,7 +118,7 @@ function assertLayersModel(model: unknown): asserts model is LayersModelLike {
         `whose weights are Parameters (see docs/wrapping.md).`,
     );
   }
-  const what = model === null ? 'null' : model === undefined ? 'undefined' : typeof model === 'object' ? `a ${(model as object).constructor?.name ?? 'plain'} object without layers/predict/execute` : `a ${typeof model}`;
+  const what = model === null ? 'null' : model === undefined ? 'undefined' : typeof model === 'object' ? `${(model as object).constructor === Object ? 'a plain object' : `a ${(model as object).constructor?.name ?? 'null-prototype'} object`} without layers/predict/execute` : `a ${typeof model}`;
   throw new UnsupportedModelError(`wrapLayersModel() got ${what}. ${supported} Pass the model object itself (for example the result of await tf.loadLayersModel(url)).`);
 }
 

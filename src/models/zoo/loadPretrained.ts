@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import * as vm from 'node:vm';
 import { ERROR_CODES, MemhooksError } from '../../errors.js';
 import { resolveFileInside } from '../../io/safePaths.js';
 import type { PretrainedName, PretrainedSpec } from './catalog.js';
+import { readBrowserifyExport } from './umdData.js';
 import { fetchPretrained, pretrainedSpec, type PretrainedOptions } from './fetchPretrained.js';
 
 /** The model.json fields this loader uses (tf.io.ModelJSON). */
@@ -55,37 +55,29 @@ function readJsonArtifacts(dir: string, spec: PretrainedSpec): tf.io.ModelArtifa
 }
 
 /**
- * nsfwjs ships its model as UMD modules: model.min.js exports the model.json object and each
+ * nsfwjs ships its model as UMD (browserify) modules: model.min.js exports the model.json object and each
  * group…shard….min.js exports the shard bytes as a base64 string (uint8-quantized weights, which
- * tf.io's weight decoding dequantizes to float32 during loading).
+ * tf.io's weight decoding dequantizes to float32 during loading). The files are never run: the exported
+ * literal is parsed as data (see readBrowserifyExport).
  */
 function readUmdArtifacts(dir: string, spec: PretrainedSpec): tf.io.ModelArtifacts {
-  const json = evaluateUmd(path.join(dir, spec.modelFile)) as ModelJson;
-  return toArtifacts(json, (shard) => {
+  const modelFile = path.join(dir, spec.modelFile);
+  const json = readUmdData(modelFile);
+  if (typeof json !== 'object' || json === null || Array.isArray(json) || !('modelTopology' in json) || !Array.isArray((json as ModelJson).weightsManifest)) {
+    throw new MemhooksError(ERROR_CODES.UNSUPPORTED_MODEL, `${modelFile} does not export a model.json object (with modelTopology and weightsManifest); the ${spec.package}@${spec.version} layout is not the one memhooks knows.`);
+  }
+  return toArtifacts(json as ModelJson, (shard) => {
     const file = resolveFileInside(dir, `${shard}.min.js`, `${spec.modelFile} weightsManifest`);
-    const b64 = evaluateUmd(file);
-    if (typeof b64 !== 'string') {
+    const b64 = readUmdData(file);
+    if (typeof b64 !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) {
       throw new MemhooksError(ERROR_CODES.UNSUPPORTED_MODEL, `${file} does not export a base64 string; the ${spec.package}@${spec.version} layout is not the one memhooks knows.`);
     }
     return Buffer.from(b64, 'base64');
   });
 }
 
-/**
- * The value a UMD bundle assigns to module.exports. It runs in a fresh context that has `module` and
- * `exports` and nothing else (no require, no process, no file system), with a time limit: the bundle only
- * has to return data. The result is copied out of the context as plain data (structuredClone), so nothing
- * of the sandbox leaks into the model.
- */
-function evaluateUmd(file: string): unknown {
-  const sandbox = { module: { exports: {} as unknown }, exports: {} };
-  sandbox.exports = sandbox.module.exports as object;
-  try {
-    vm.runInNewContext(readFileSync(file, 'utf8'), sandbox, { filename: file, timeout: 10_000 });
-  } catch (cause) {
-    throw new MemhooksError(ERROR_CODES.UNSUPPORTED_MODEL, `Could not evaluate ${file} as a UMD data module.`, { cause });
-  }
-  return structuredClone(sandbox.module.exports);
+function readUmdData(file: string): unknown {
+  return readBrowserifyExport(readFileSync(file, 'utf8'), file);
 }
 
 /** Artifacts for tf.io.fromMemory: weight specs in manifest order and the shards concatenated in that order. */
