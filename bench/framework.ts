@@ -184,11 +184,16 @@ export interface RunInfo {
   runs: number;
 }
 
-/** Writes `<dir>/<name>.json` (raw samples + machine info) and `<dir>/<name>.md` (the tables). */
-export async function writeResults(dir: string, result: BenchResult, machine: MachineInfo, run: RunInfo): Promise<string[]> {
+/**
+ * Writes `<dir>/<name>.json` (raw samples + machine info) and `<dir>/<name>.md` (the tables) for the
+ * default wasm backend, `<name>.<backend>.*` for another, so that one backend's run never replaces
+ * another's; `suffix` marks runs whose output check failed.
+ */
+export async function writeResults(dir: string, result: BenchResult, machine: MachineInfo, run: RunInfo, suffix = ''): Promise<string[]> {
   await mkdir(dir, { recursive: true });
-  const json = join(dir, `${result.name}.json`);
-  const md = join(dir, `${result.name}.md`);
+  const stem = `${result.name}${machine.backend === 'wasm' ? '' : `.${machine.backend}`}${suffix}`;
+  const json = join(dir, `${stem}.json`);
+  const md = join(dir, `${stem}.md`);
   // Atomic: an interrupted run never leaves a half-written result beside the committed ones.
   await writeFileAtomic(json, JSON.stringify({ ...result, machine, run }, null, 2) + '\n');
   await writeFileAtomic(md, renderMarkdown(result, machine, run));

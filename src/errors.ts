@@ -30,6 +30,8 @@ export const ERROR_CODES = {
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];
 
+import { brand } from './models/brand.js';
+
 function indentCause(cause: unknown): string {
   if (cause === undefined) return '';
   const text = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
@@ -97,4 +99,18 @@ export class StrategyConflictError extends MemhooksError {
   constructor(message: string) {
     super(ERROR_CODES.STRATEGY_CONFLICT, message);
   }
+}
+
+// Errors thrown by another copy of memhooks in the process (its other build) pass instanceof checks too.
+for (const [cls, name] of [
+  [MemhooksError, 'MemhooksError'],
+  [InvalidArgumentError, 'InvalidArgumentError'],
+  [HookAlreadyRegisteredError, 'HookAlreadyRegisteredError'],
+  [ParameterNotResidentError, 'ParameterNotResidentError'],
+  [ParameterDisposedError, 'ParameterDisposedError'],
+  [UnsupportedModelError, 'UnsupportedModelError'],
+  [UnsupportedLayerError, 'UnsupportedLayerError'],
+  [StrategyConflictError, 'StrategyConflictError'],
+] as const) {
+  brand(cls, `error.${name}`);
 }

@@ -1,5 +1,7 @@
 import { ERROR_CODES, HookAlreadyRegisteredError, InvalidArgumentError, MemhooksError } from '../errors.js';
 import type { Module } from '../models/Module.js';
+import { brandedBase } from '../models/brand.js';
+import { assertForwardIsMethod } from '../models/Module.js';
 import { describeModule, pathOf } from '../models/paths.js';
 import { emit } from '../runtime/events.js';
 import { ModelHook } from './ModelHook.js';
@@ -38,6 +40,7 @@ export class HookRegistry implements DisposableRegistry {
   /** @internal The registrations, oldest first (replaced, never mutated). */
   entries: readonly Entry[] = [];
   private original: Forward | undefined;
+  private hooked: Forward | undefined;
 
   private constructor(module: Module) {
     this.module = module;
@@ -79,7 +82,9 @@ export class HookRegistry implements DisposableRegistry {
       throw new InvalidArgumentError(`registerHook on module ${describeModule(this.module)} needs a non-empty hook name.`);
     }
     if (this.getHook(name) !== undefined) throw new HookAlreadyRegisteredError(name, describeModule(this.module));
-    if (hook.stateful && hook.resetState === ModelHook.prototype.resetState) {
+    // The defaults of the ModelHook this hook extends: ours, or another copy's of memhooks.
+    const defaults = (brandedBase(hook, 'ModelHook') ?? ModelHook.prototype) as ModelHook;
+    if (hook.stateful && hook.resetState === defaults.resetState) {
       throw new MemhooksError(ERROR_CODES.INVALID_HOOK, `Hook "${name}" (${hook.constructor.name}) is stateful but does not implement resetState(module). Implement it so that resetStatefulHooks can clear its state.`);
     }
     // Runs first: if it throws, nothing has changed.
@@ -87,8 +92,8 @@ export class HookRegistry implements DisposableRegistry {
     const entry: Entry = {
       name,
       hook,
-      pre: hook.preForward !== ModelHook.prototype.preForward,
-      post: hook.postForward !== ModelHook.prototype.postForward,
+      pre: hook.preForward !== defaults.preForward,
+      post: hook.postForward !== defaults.postForward,
       replaces: typeof hook.newForward === 'function',
       onError: typeof hook.onForwardError === 'function',
     };
@@ -107,12 +112,13 @@ export class HookRegistry implements DisposableRegistry {
   removeHook(name: string, options: { recurse?: boolean } = {}): void {
     const { recurse = true } = options;
     const modules = recurse ? this.module.modules() : [this.module];
-    const refusals: MemhooksError[] = [];
+    const refusals: unknown[] = [];
     for (const m of modules) {
       try {
         HookRegistry.get(m)?.removeLocal(name);
       } catch (error) {
-        if (!(error instanceof MemhooksError) || error.code !== ERROR_CODES.HOOK_REMOVAL_REFUSED) throw error;
+        // By code, not class: the refusal may come from another copy of memhooks' registry.
+        if ((error as { code?: unknown } | null)?.code !== ERROR_CODES.HOOK_REMOVAL_REFUSED) throw error;
         refusals.push(error);
       }
     }
@@ -175,8 +181,14 @@ export class HookRegistry implements DisposableRegistry {
     emit('hook:removed', { name, path: pathOf(this.module) });
   }
 
+  /** @internal */
+  ownsForward(fn: unknown): boolean {
+    return fn !== undefined && fn === this.hooked;
+  }
+
   private installForward(): void {
     const module = this.module;
+    assertForwardIsMethod(module);
     const original = module.forward as Forward;
     this.original = original;
     const registry = this;
@@ -187,12 +199,14 @@ export class HookRegistry implements DisposableRegistry {
     Object.defineProperty(hooked, 'name', { value: original.name, configurable: true });
     Object.defineProperty(hooked, 'length', { value: original.length, configurable: true });
     Object.defineProperty(module, 'forward', { value: hooked, writable: true, configurable: true, enumerable: false });
+    this.hooked = hooked;
   }
 
   private restoreForward(): void {
     if (this.original === undefined) return;
     Object.defineProperty(this.module, 'forward', { value: this.original, writable: true, configurable: true, enumerable: false });
     this.original = undefined;
+    this.hooked = undefined;
   }
 }
 

@@ -7,6 +7,8 @@ export const REGISTRY_KEY = Symbol.for('memhooks.hookRegistry');
 
 export interface DisposableRegistry {
   clearForDispose(): void;
+  /** True when `fn` is the dispatching forward this registry installed. */
+  ownsForward(fn: unknown): boolean;
 }
 
 export function clearHooksForDispose(module: object): void {

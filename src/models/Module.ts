@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../errors.js';
-import { clearHooksForDispose, REGISTRY_KEY } from '../hooks/registryAccess.js';
+import { clearHooksForDispose, REGISTRY_KEY, type DisposableRegistry } from '../hooks/registryAccess.js';
 import { formatBytes } from '../runtime/format.js';
 import { brand } from './brand.js';
 import { Parameter } from './Parameter.js';
-import { describeModule, pathOf, setOwnerIfUnset } from './paths.js';
+import { describeModule, linkMember, pathOf } from './paths.js';
 
 export type Member = Module | Parameter;
 
@@ -47,13 +47,14 @@ export abstract class Module {
   }
 
   /**
-   * Own members, each remembering this module as its parent unless an earlier walk named it already. Only
-   * the depth-first walks link (namedModules, namedParameters), so a shared member is always named by its
-   * first path in that order, whichever lookup happened first.
+   * Own members, each linked to this module as its parent (see linkMember: the first walk names a member,
+   * and a walk from the true root re-names what a walk of one of its subtrees named earlier). Only the
+   * depth-first walks link (namedModules, namedParameters, lookups by path, the first forward), so a shared
+   * member ends up named by its first path in the root's depth-first order.
    */
-  private linkedMembers(): Array<[string, Member]> {
+  private linkedMembers(walkRoot: Module): Array<[string, Member]> {
     const members = this.ownMembers();
-    for (const [key, member] of members) setOwnerIfUnset(member, this, key);
+    for (const [key, member] of members) linkMember(member, this, key, walkRoot);
     markWalked(this);
     return members;
   }
@@ -74,7 +75,7 @@ export abstract class Module {
       if (seen.has(m)) return;
       seen.add(m);
       out.push([path, m]);
-      for (const [key, child] of m.linkedMembers()) {
+      for (const [key, child] of m.linkedMembers(this)) {
         if (child instanceof Module) visit(child, path === '' ? key : `${path}.${key}`);
       }
     };
@@ -93,7 +94,7 @@ export abstract class Module {
     const seen = new Set<Parameter>();
     const owners: Array<[string, Module]> = recurse ? this.namedModules(prefix) : [[prefix, this]];
     for (const [path, m] of owners) {
-      for (const [key, member] of m.linkedMembers()) {
+      for (const [key, member] of m.linkedMembers(this)) {
         if (!(member instanceof Parameter) || seen.has(member)) continue;
         seen.add(member);
         out.push([path === '' ? key : `${path}.${key}`, member]);
@@ -134,7 +135,7 @@ export abstract class Module {
     const dot = typeof path === 'string' ? path.lastIndexOf('.') : -1;
     const owner = this.getSubmodule(dot < 0 ? '' : path.slice(0, dot));
     const key = dot < 0 ? path : path.slice(dot + 1);
-    const found = owner.linkedMembers().find(([k, v]) => k === key && v instanceof Parameter);
+    const found = owner.linkedMembers(this).find(([k, v]) => k === key && v instanceof Parameter);
     if (found === undefined) {
       const available = owner.namedParameters({ recurse: false }).map(([k]) => k);
       throw new MemhooksError(
@@ -187,18 +188,29 @@ const WALKED = Symbol('memhooks.walked');
 type Flagged = { [SCOPED]?: Function; [WALKED]?: boolean };
 
 function markWalked(m: Module): void {
-  const f = m as unknown as Flagged;
-  if (f[WALKED] === true) return;
-  // A forward declared as an arrow-function field replaced the scoped one after our constructor ran:
-  // it would run without its tidy scope. Say so instead of leaking intermediates silently.
-  const own = Object.getOwnPropertyDescriptor(m, 'forward')?.value as Function | undefined;
-  if (own !== undefined && own !== f[SCOPED] && (m as unknown as Record<symbol, unknown>)[REGISTRY_KEY] === undefined) {
-    throw new InvalidArgumentError(
-      `Module ${describeModule(m)} has its forward as an instance field (an arrow function), which memhooks cannot ` +
-        `scope or hook. Declare it as a method: forward(x) { ... }.`,
-    );
-  }
+  if ((m as unknown as Flagged)[WALKED] === true) return;
+  assertForwardIsMethod(m);
   Object.defineProperty(m, WALKED, { value: true, enumerable: false, configurable: true });
+}
+
+/**
+ * A forward declared as an arrow-function field replaces the scoped one after the Module constructor ran:
+ * it would run without its tidy scope, and hooks would wrap the wrong function. Checked when a tree is
+ * walked and when the first hook is registered (a module called directly, never walked nor hooked, cannot
+ * be checked). Objects that are not memhooks modules are left alone.
+ */
+export function assertForwardIsMethod(m: object): void {
+  if (!(m instanceof Module)) return;
+  // Undefined when the class has no forward method at all (then an own forward is necessarily a field).
+  const scoped = (m as Flagged)[SCOPED];
+  const own = Object.getOwnPropertyDescriptor(m, 'forward')?.value as unknown;
+  if (own === undefined) return;
+  const registry = (m as unknown as Record<symbol, DisposableRegistry | undefined>)[REGISTRY_KEY];
+  if (own === scoped || registry?.ownsForward(own) === true) return;
+  throw new InvalidArgumentError(
+    `Module ${describeModule(m)} has its forward as an instance field (an arrow function), which memhooks cannot ` +
+      `scope or hook. Declare it as a method: forward(x) { ... }.`,
+  );
 }
 
 /**

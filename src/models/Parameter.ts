@@ -16,7 +16,7 @@ import {
   type StorageDtype,
   type Tier,
 } from './dtypes.js';
-import { describeParameter, setOwnerIfUnset, type ParameterOwner } from './paths.js';
+import { describeParameter } from './paths.js';
 
 /** How the device copy is re-created: a tf.Variable keeps its name and trainability across tier moves. */
 interface VariableSpec {
@@ -240,7 +240,8 @@ export class Parameter {
     }
     let tensor = s.tensor;
     if (tensor instanceof tf.Variable) {
-      tensor.assign(value);
+      // Assigning a variable its own buffer would drop its last reference to it (tfjs frees it first).
+      if (value.dataId !== tensor.dataId) tensor.assign(value);
     } else if (tensor !== value) {
       tensor = tf.keep(tf.clone(value));
       s.tensor.dispose();
@@ -270,11 +271,6 @@ export class Parameter {
     if (s.tier === 'device' && s.host !== undefined) ledger.hostBytes -= s.host.byteLength;
     if (s.tier === 'host') ledger.hostBytes -= s.data.byteLength;
     this.storage = { tier: 'disposed' };
-  }
-
-  /** @internal Records the module and field that own this parameter (first owner wins). */
-  attach(owner: ParameterOwner, key: string): void {
-    setOwnerIfUnset(this, owner, key);
   }
 
   toString(): string {

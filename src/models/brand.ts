@@ -14,3 +14,15 @@ export function brand(base: Function, name: string): void {
     },
   });
 }
+
+/**
+ * The prototype of the branded base class `value` descends from — this copy's or another copy's — so that
+ * "does this hook override preForward?" compares against the right defaults.
+ */
+export function brandedBase(value: object, name: string): object | undefined {
+  const key = Symbol.for(`memhooks.brand.${name}`);
+  for (let p = Object.getPrototypeOf(value) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    if (Object.hasOwn(p, key)) return p;
+  }
+  return undefined;
+}

@@ -1,31 +1,34 @@
 /**
- * Where a module or parameter sits in its tree. A tree is discovered lazily from fields, so each member
- * remembers the first parent that discovered it (PyTorch's named_modules also names a shared module by its
- * first occurrence). Errors use these links to name the full path of what failed.
+ * Where a module or parameter sits in its tree. A tree is discovered lazily from fields by depth-first walks,
+ * and each member remembers the parent through which a walk first reached it (PyTorch's named_modules also
+ * names a shared module by its first occurrence). Errors use these links to name the full path of what failed.
  */
 const LINK = Symbol('memhooks.link');
-
-export interface ParameterOwner {
-  readonly constructor: { name: string };
-}
 
 interface Link {
   parent: object;
   key: string;
+  /** The module the walk that set this link started from. */
+  root: object;
 }
 
 type Linked = { [LINK]?: Link };
 
-export function setOwnerIfUnset(member: object, parent: object, key: string): void {
-  const m = member as Linked;
-  if (m[LINK] !== undefined || member === parent) return;
+/**
+ * Links `member` under `parent` during a walk that started at `walkRoot`. The first walk to reach a member
+ * names it — except that a walk from a true root (a module nobody links to) replaces links left by an
+ * earlier walk of one of its subtrees (whose start now has a parent): the root's depth-first order is the
+ * canonical one, whichever part of the tree ran first.
+ */
+export function linkMember(member: object, parent: object, key: string, walkRoot: object): void {
+  if (member === parent) return;
+  const existing = (member as Linked)[LINK];
+  if (existing !== undefined) {
+    const fromSubtreeWalk = existing.root !== walkRoot && (existing.root as Linked)[LINK] !== undefined;
+    if (!fromSubtreeWalk || (walkRoot as Linked)[LINK] !== undefined) return;
+  }
   // Non-enumerable so that field discovery never mistakes the parent for a child.
-  Object.defineProperty(member, LINK, { value: { parent, key }, enumerable: false, configurable: true, writable: true });
-}
-
-/** Forgets the parent link (used when a root is re-labelled, e.g. a wrapped model's root). */
-export function clearOwner(member: object): void {
-  delete (member as Linked)[LINK];
+  Object.defineProperty(member, LINK, { value: { parent, key, root: walkRoot }, enumerable: false, configurable: true, writable: true });
 }
 
 /** Dotted path from the outermost known ancestor, '' for a root. */

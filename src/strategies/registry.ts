@@ -124,11 +124,12 @@ export function applyStrategy<O>(
   try {
     undo = instance.apply(module, options);
   } catch (cause) {
-    const removed = rollBackHooks(module, before);
+    const { removed, kept } = rollBackHooks(module, before);
+    const left = kept.length === 0 ? '' : ` ${kept.length} refused removal and stay registered: ${kept.join(', ')}.`;
     throw new MemhooksError(
       ERROR_CODES.STRATEGY_APPLY_FAILED,
-      `Strategy "${name}" failed while applying to module ${describeModule(module)}; the ${removed} hook(s) it had ` +
-        `registered were removed again.`,
+      `Strategy "${name}" failed while applying to module ${describeModule(module)}; ${removed} hook(s) it had ` +
+        `registered were removed again.${left}`,
       { cause },
     );
   }
@@ -173,9 +174,10 @@ function hooksIn(root: Module): Set<object> {
   return seen;
 }
 
-/** Removes, newest first, every hook registered in the tree since `before`; returns how many. */
-function rollBackHooks(root: Module, before: Set<object>): number {
+/** Removes, newest first, every hook registered in the tree since `before`; says which could not be. */
+function rollBackHooks(root: Module, before: Set<object>): { removed: number; kept: string[] } {
   let removed = 0;
+  const kept: string[] = [];
   for (const m of root.modules()) {
     const registry = HookRegistry.get(m);
     if (registry === undefined) continue;
@@ -185,9 +187,10 @@ function rollBackHooks(root: Module, before: Set<object>): number {
         registry.removeLocal(entry.name, entry);
         removed++;
       } catch {
-        // A hook that refuses removal stays; the apply error that triggered the roll-back is what matters.
+        // A hook that refuses removal stays; it is named in the error, whose cause is the apply failure.
+        kept.push(`"${entry.name}" on ${describeModule(m)}`);
       }
     }
   }
-  return removed;
+  return { removed, kept };
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,7 +28,7 @@ describe('memhooks CLI', () => {
     expect(err).toBe('');
     expect(code).toBe(0);
     expect(out).toContain('[hooks]');
-    const json = JSON.parse(await readFile(join(dir, 'hooks.json'), 'utf8'));
+    const json = JSON.parse(await readFile(join(dir, 'hooks.cpu.json'), 'utf8'));
     expect(json.machine.backend).toBe('cpu');
     expect(json.run.smoke).toBe(true);
     expect(json.sections.map((s: { id: string }) => s.id)).toEqual(['dispatch', 'hooked-call', 'tracker', 'wrapped-model']);
@@ -36,7 +36,7 @@ describe('memhooks CLI', () => {
       expect(s.check.maxAbsDiff).toBe(0);
       expect(s.check.leakedTensors).toBe(0);
     }
-    expect(await readFile(join(dir, 'hooks.md'), 'utf8')).toContain('| hooks | ns per call |');
+    expect(await readFile(join(dir, 'hooks.cpu.md'), 'utf8')).toContain('| hooks | ns per call |');
   });
 
   it('rejects an unknown benchmark with exit code 2 and the valid names', async () => {
@@ -55,10 +55,20 @@ describe('memhooks CLI', () => {
     const runs = await run('bench', '--smoke', '--runs', 'zero');
     expect(runs.code).toBe(2);
     expect(runs.err).toContain('--runs needs a positive integer, got "zero".');
+    for (const odd of ['1e1', '0x2', '2.5', '0']) expect((await run('bench', '--smoke', '--runs', odd)).code).toBe(2);
     const option = await run('bench', '--fast');
     expect(option.code).toBe(2);
     expect(option.err).toContain("unknown option '--fast'");
     expect(option.err).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses an --out that is not a writable directory before running anything', async () => {
+    const file = join(dir, 'a-file');
+    await writeFile(file, 'x');
+    const { code, out, err } = await run('bench', '--smoke', '--out', file);
+    expect(code).toBe(2);
+    expect(err).toMatch(/^memhooks: --out .*a-file is not a writable directory/);
+    expect(out).not.toContain('[hooks]');
   });
 
   it('prints help with exit code 0', async () => {

@@ -12,6 +12,8 @@ import {
   Parameter,
   Sequential,
   Linear,
+  HookRegistry,
+  ModelHook,
 } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 
@@ -183,6 +185,32 @@ describe.each(BACKENDS)('Module tree on %s', (backend) => {
     net.dispose();
   });
 
+  it('re-names what a subtree walk named first once the root walks, and only then', () => {
+    const shared = new Leaf();
+    class Holder extends Module {
+      s = shared;
+      forward(x: tf.Tensor): tf.Tensor {
+        return this.s.forward(x);
+      }
+    }
+    const net = new (class Twice extends Module {
+      a = new Holder();
+      b = new Holder();
+      forward(x: tf.Tensor): tf.Tensor {
+        return this.b.forward(this.a.forward(x));
+      }
+    })();
+    const x = tf.ones([1, 2]);
+    tf.dispose(net.b.forward(x)); // the subtree runs first: its walk names shared "s" under b
+    expect(shared.path).toBe('s');
+    tf.dispose(net.forward(x)); // the root's first forward walks the whole tree
+    expect(shared.path).toBe('a.s');
+    net.b.namedModules(); // a later subtree walk does not take it back
+    expect(shared.path).toBe('a.s');
+    x.dispose();
+    net.dispose();
+  });
+
   it('walks a never-walked tree on its first forward, so errors inside name the module by its path', () => {
     const seq = new Sequential([new Linear(3, 4), new Linear(5, 2)]);
     const x = tf.ones([1, 3]);
@@ -196,6 +224,14 @@ describe.each(BACKENDS)('Module tree on %s', (backend) => {
       forward = (x: tf.Tensor): tf.Tensor => tf.add(x, x);
     })();
     expect(() => m.namedModules()).toThrow(/Module Arrow has its forward as an instance field \(an arrow function\).*Declare it as a method/);
+    const registry = HookRegistry.checkIfExistsOrInitialize(m);
+    expect(() => registry.registerHook(new (class Noop extends ModelHook {})(), 'noop')).toThrow(/has its forward as an instance field/);
+    expect(registry.hookOrder).toEqual([]);
+    // Hooks installed on a proper module keep the check quiet.
+    const ok = new Leaf();
+    HookRegistry.checkIfExistsOrInitialize(ok).registerHook(new (class Noop extends ModelHook {})(), 'noop');
+    expect(() => ok.namedModules()).not.toThrow();
+    ok.dispose();
   });
 
   it('refuses an async forward when the module is constructed', () => {

@@ -194,6 +194,17 @@ describe.each(BACKENDS)('Parameter ownership on %s', (backend) => {
     }).toThrow(/not created from a tf.Variable/);
   });
 
+  it('treats assigning a variable its own value as a no-op', () => {
+    const p = new Parameter(tf.variable(tf.tensor([1, 2]), true, 'self/assign'));
+    p.toHost();
+    p.toDevice();
+    p.assign(p.read());
+    expect(Array.from(p.read().dataSync())).toEqual([1, 2]);
+    p.toHost();
+    expect(Array.from(p.hostData())).toEqual([1, 2]);
+    p.dispose();
+  });
+
   it('releases its tensor without disposing it', () => {
     const t = tf.ones([3]);
     const p = new Parameter(t);

@@ -64,6 +64,30 @@ describe('the built package', () => {
     expect(out.trim().split('\n').at(-1)).toBe('child.w,list.0.weight,list.0.bias 7 true');
   });
 
+  it('keeps errors, vetoes and hook defaults consistent across the two copies', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import { createRequire } from 'node:module';
+       import * as tf from '@tensorflow/tfjs-core'; import '@tensorflow/tfjs-backend-cpu';
+       import * as E from 'memhooks';
+       const C = createRequire(process.cwd() + '/package.json')('memhooks');
+       class Leaf extends E.Module { forward(x) { return x; } }
+       class Root extends E.Module { a = new Leaf(); b = new Leaf(); forward(x) { return this.b.forward(this.a.forward(x)); } }
+       const r = new Root();
+       class Veto extends C.ModelHook { deinitializeHook() { throw new Error('no'); } }
+       C.HookRegistry.checkIfExistsOrInitialize(r.a).registerHook(new Veto(), 'h');
+       E.HookRegistry.checkIfExistsOrInitialize(r.b).registerHook(new (class Ok extends E.ModelHook {})(), 'h');
+       let code; try { E.HookRegistry.checkIfExistsOrInitialize(r).removeHook('h'); } catch (e) { code = e.code + ':' + (e instanceof E.MemhooksError); }
+       const p = new C.Parameter(tf.ones([2])); p.toHost();
+       let resident; try { p.read(); } catch (e) { resident = e instanceof E.ParameterNotResidentError; }
+       class S extends C.ModelHook { constructor() { super(); this.stateful = true; } }
+       let stateful; try { E.HookRegistry.checkIfExistsOrInitialize(new Leaf()).registerHook(new S(), 's'); } catch (e) { stateful = e.code; }
+       console.log(code, E.HookRegistry.get(r.b).hookOrder.length, resident, stateful);`,
+    ]);
+    expect(out.trim().split('\n').at(-1)).toBe('HOOK_REMOVAL_REFUSED:true 0 true INVALID_HOOK');
+  });
+
   it('has a working bin', () => {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string; bin: Record<string, string> };
     expect(node([join(root, pkg.bin.memhooks!), '--version']).trim()).toBe(pkg.version);

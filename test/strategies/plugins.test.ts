@@ -116,7 +116,7 @@ describe.each(BACKENDS)('strategy plugins on %s', (backend) => {
       err = e;
     }
     expect((err as MemhooksError).code).toBe('STRATEGY_APPLY_FAILED');
-    expect((err as Error).message).toMatch(/Strategy "half-way" failed while applying to module Model; the 3 hook\(s\) it had registered were removed again\.[\s\S]*caused by HookAlreadyRegisteredError/);
+    expect((err as Error).message).toMatch(/Strategy "half-way" failed while applying to module Model; 3 hook\(s\) it had registered were removed again\.[\s\S]*caused by HookAlreadyRegisteredError/);
     expect(model.modules().map((m) => HookRegistry.get(m)?.hookOrder ?? [])).toEqual([[], [], [], ['half']]);
     expect(appliedStrategies(model)).toEqual([]);
     preexisting.remove();

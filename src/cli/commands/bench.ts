@@ -3,7 +3,8 @@
  * bench/results/<name>.{json,md} (BENCHMARKS.md).
  */
 import type { Command } from 'commander';
-import { mkdtemp } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { BENCHMARK_NAMES, BENCHMARKS, checksPass, machineInfo, renderMarkdown, writeResults } from '../../../bench/index.js';
@@ -20,7 +21,7 @@ export interface BenchOptions {
   names: string[];
   smoke?: boolean;
   backend: string;
-  /** Undefined: bench/results, or a fresh temp dir in smoke mode. */
+  /** Undefined: bench/results, or (smoke) a temporary directory removed at the end. */
   out?: string;
   runs?: string | number;
 }
@@ -31,9 +32,9 @@ export function registerBenchCommand(program: Command, ctx: CommandContext): voi
     .command('bench')
     .description('Run benchmarks and write bench/results/<name>.json (raw samples, machine info) and <name>.md (tables).')
     .argument('[names...]', `benchmarks to run (default: all): ${BENCHMARK_NAMES.join(', ')}`)
-    .option('--smoke', 'tiny sizes and 2 rounds: only checks that the benchmarks run; writes to a temp dir unless --out is given')
+    .option('--smoke', 'tiny sizes and 2 rounds: only checks that the benchmarks run; results are discarded unless --out is given')
     .option('--backend <name>', `tfjs backend: ${Object.values(BENCH_BACKENDS).join(' | ')}`, BENCH_DEFAULTS.backend)
-    .option('--out <dir>', `results directory (default: ${BENCH_DEFAULTS.out})`)
+    .option('--out <dir>', `results directory, relative to the current directory (default: ${BENCH_DEFAULTS.out})`)
     .option('--runs <n>', `measured rounds per variant, after a warm-up (default: ${BENCH_DEFAULTS.runs}, smoke ${BENCH_DEFAULTS.smokeRuns})`)
     .addHelpText('after', `\nBenchmarks:\n${list}\n\nExamples:\n  memhooks bench                 # the full suite on wasm\n  memhooks bench hooks --backend cpu\n  memhooks bench --smoke         # seconds; CI\n`)
     .action(async (names: string[], opts: Omit<BenchOptions, 'names'>) => {
@@ -59,8 +60,8 @@ export function validateBenchOptions(options: BenchOptions): ValidatedOptions {
   if (!backends.includes(options.backend)) throw unknownChoice('backend', 'backends', options.backend, backends);
   let runs: number = options.smoke === true ? BENCH_DEFAULTS.smokeRuns : BENCH_DEFAULTS.runs;
   if (options.runs !== undefined) {
-    runs = Number(options.runs);
-    if (!Number.isInteger(runs) || runs < 1) {
+    runs = /^\d+$/.test(String(options.runs)) ? Number(options.runs) : NaN;
+    if (!Number.isSafeInteger(runs) || runs < 1) {
       throw new UsageError(`--runs needs a positive integer, got "${options.runs}".`);
     }
   }
@@ -71,8 +72,31 @@ export async function runBench(options: BenchOptions, ctx: CommandContext): Prom
   const { io } = ctx;
   const opts = validateBenchOptions(options);
   if (!opts.smoke && opts.runs < 5) io.err(`memhooks bench: warning: ${opts.runs} rounds; BENCHMARKS.md asks for at least 5.\n`);
-  // Smoke runs are not measurements: they never overwrite bench/results unless --out says so.
-  const out = opts.out ?? (opts.smoke ? await mkdtemp(join(os.tmpdir(), 'memhooks-bench-smoke-')) : BENCH_DEFAULTS.out);
+  // Smoke runs are not measurements: they never overwrite bench/results unless --out says so; without it,
+  // their files go to a temporary directory that is removed at the end.
+  const scratch = opts.out === undefined && opts.smoke ? await mkdtemp(join(os.tmpdir(), 'memhooks-bench-smoke-')) : undefined;
+  const out = opts.out ?? scratch ?? BENCH_DEFAULTS.out;
+  try {
+    await assertWritableDirectory(out);
+    return await runAll(opts, out, ctx);
+  } finally {
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Fails before any benchmark runs, rather than after minutes of measuring, when results cannot be written. */
+async function assertWritableDirectory(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+    if (!(await stat(dir)).isDirectory()) throw new Error('not a directory');
+    await access(dir, constants.W_OK);
+  } catch (cause) {
+    throw new UsageError(`--out ${dir} is not a writable directory (${(cause as Error).message}).`);
+  }
+}
+
+async function runAll(opts: ValidatedOptions, out: string, ctx: CommandContext): Promise<number> {
+  const { io } = ctx;
   await useBackend(opts.backend);
   const machine = await machineInfo();
   io.out(`memhooks bench: ${opts.names.join(', ')} on ${machine.backend} (${machine.threads} thread(s)), ${opts.runs} rounds${opts.smoke ? ', smoke' : ''}\n`);
@@ -81,10 +105,12 @@ export async function runBench(options: BenchOptions, ctx: CommandContext): Prom
     const started = Date.now();
     io.out(`\n[${name}]\n`);
     const result = await BENCHMARKS[name]!.run({ smoke: opts.smoke, runs: opts.runs, backend: machine.backend, log: (l) => io.out(`${l}\n`) });
-    const files = await writeResults(out, result, machine, { smoke: opts.smoke, runs: opts.runs });
+    const passed = checksPass(result);
+    // A run whose output check failed never replaces the results of a good one: it is written beside them.
+    const files = await writeResults(out, result, machine, { smoke: opts.smoke, runs: opts.runs }, passed ? '' : '.failed');
     if (!opts.smoke) io.out(`\n${renderMarkdown(result, machine, { smoke: opts.smoke, runs: opts.runs })}\n`);
-    io.out(`  wrote ${files.join(', ')} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
-    if (!checksPass(result)) {
+    io.out(`  ${opts.out === undefined && opts.smoke ? 'checked (smoke results are discarded)' : `wrote ${files.join(', ')}`} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    if (!passed) {
       io.err(`memhooks bench: ${name}: an output check failed (an output differs from its baseline or a timing loop leaked tensors); see ${files[1]}.\n`);
       code = EXIT.FAILURE;
     }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../../errors.js';
@@ -9,7 +10,10 @@ import { PRETRAINED_MODELS, PRETRAINED_NAMES, type PretrainedName, type Pretrain
 const run = promisify(execFile);
 
 export interface PretrainedOptions {
-  /** Where packages are downloaded and extracted; `<cacheDir>/<name>/` holds one model. Default `.cache/models`. */
+  /**
+   * Where packages are downloaded and extracted; `<cacheDir>/<name>/` holds one model. Default:
+   * `$MEMHOOKS_CACHE/models` when that variable is set, else `~/.cache/memhooks/models`.
+   */
   cacheDir?: string;
 }
 
@@ -33,7 +37,7 @@ export function pretrainedSpec(name: PretrainedName): PretrainedSpec {
  */
 export async function fetchPretrained(name: PretrainedName, options: PretrainedOptions = {}): Promise<string> {
   const spec = pretrainedSpec(name);
-  const cacheDir = path.resolve(options.cacheDir ?? '.cache/models');
+  const cacheDir = path.resolve(options.cacheDir ?? defaultCacheDir());
   const target = path.join(cacheDir, name);
   if (await isComplete(target, spec)) return path.join(target, spec.modelDir);
 
@@ -101,4 +105,10 @@ async function runTool(cmd: string, args: string[], what: string): Promise<{ std
       { cause },
     );
   }
+}
+
+/** Models are shared by every project of the user, not written into whichever directory is current. */
+export function defaultCacheDir(): string {
+  const root = process.env.MEMHOOKS_CACHE;
+  return root !== undefined && root !== '' ? path.join(root, 'models') : path.join(os.homedir(), '.cache', 'memhooks', 'models');
 }
