@@ -6,6 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+// The package tests exercise dist/ (what users install): build it from the current sources first.
+const build = spawnSync(process.execPath, [join('scripts', 'build.mjs')], { stdio: 'inherit' });
+if (build.status !== 0) {
+  console.log('0 passed, 1 failed');
+  console.error('The build failed, so the tests did not run.');
+  process.exit(1);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'memhooks-test-'));
 const report = join(dir, 'vitest.json');
 const vitest = join('node_modules', 'vitest', 'vitest.mjs');

@@ -182,8 +182,9 @@ export abstract class Module {
 
 brand(Module, 'Module');
 
-const SCOPED = Symbol('memhooks.scopedForward');
-const WALKED = Symbol('memhooks.walked');
+// Process-global keys: a module built with one copy of memhooks may be walked or hooked by another.
+const SCOPED = Symbol.for('memhooks.scopedForward');
+const WALKED = Symbol.for('memhooks.walked');
 
 type Flagged = { [SCOPED]?: Function; [WALKED]?: boolean };
 

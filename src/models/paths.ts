@@ -3,7 +3,8 @@
  * and each member remembers the parent through which a walk first reached it (PyTorch's named_modules also
  * names a shared module by its first occurrence). Errors use these links to name the full path of what failed.
  */
-const LINK = Symbol('memhooks.link');
+// Process-global: both copies of memhooks in a process (its ESM and CJS builds) must see the same links.
+const LINK = Symbol.for('memhooks.link');
 
 interface Link {
   parent: object;

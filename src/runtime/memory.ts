@@ -17,7 +17,7 @@ import { ledger } from './ledger.js';
  */
 type DataId = object;
 /** Tags the engine's own buffer record, so that no second map is looked up per tensor (the hot path). */
-const COUNTED_IN = Symbol('memhooks.countedIn');
+const COUNTED_IN = Symbol.for('memhooks.countedIn');
 type Backend = tf.KernelBackend;
 
 interface Bucket {
