@@ -2,7 +2,7 @@ import { ERROR_CODES, HookAlreadyRegisteredError, InvalidArgumentError, Memhooks
 import type { Module } from '../models/Module.js';
 import { brandedBase } from '../models/brand.js';
 import { assertForwardIsMethod } from '../models/Module.js';
-import { describeModule, pathOf } from '../models/paths.js';
+import { describeModule, describeValue, pathOf } from '../models/paths.js';
 import { emit } from '../runtime/events.js';
 import { ModelHook } from './ModelHook.js';
 import { REGISTRY_KEY, type DisposableRegistry } from './registryAccess.js';
@@ -49,8 +49,7 @@ export class HookRegistry implements DisposableRegistry {
   /** The module's registry, created and attached on first use. */
   static checkIfExistsOrInitialize(module: Module): HookRegistry {
     if (typeof module?.forward !== 'function') {
-      const got = module === null ? 'null' : typeof module !== 'object' ? typeof module : (module as object).constructor === Object ? 'a plain object' : `a ${(module as object).constructor?.name ?? 'null-prototype'} object`;
-      throw new InvalidArgumentError(`Hooks attach to modules (objects with a forward function); got ${got}.`);
+      throw new InvalidArgumentError(`Hooks attach to modules (objects with a forward function); got ${describeValue(module)}.`);
     }
     const holder = module as unknown as Record<symbol, HookRegistry | undefined>;
     const existing = holder[REGISTRY_KEY];

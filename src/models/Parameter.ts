@@ -16,7 +16,7 @@ import {
   type StorageDtype,
   type Tier,
 } from './dtypes.js';
-import { describeParameter } from './paths.js';
+import { describeParameter, describeValue } from './paths.js';
 
 /** How the device copy is re-created: a tf.Variable keeps its name and trainability across tier moves. */
 interface VariableSpec {
@@ -299,8 +299,3 @@ function isHostValue(value: unknown): value is HostValue {
   );
 }
 
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'object') return (value as object).constructor?.name ?? 'an object';
-  return typeof value;
-}

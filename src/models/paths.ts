@@ -70,3 +70,11 @@ export function describeParameter(param: { label?: string; shape: readonly numbe
   const name = path !== '' ? path : (param.label ?? '<undiscovered parameter>');
   return `"${name}" [${param.shape.join(', ')}]`;
 }
+
+/** What a wrong argument was, for messages: `null`, `a number`, `a plain object`, `a GraphModel object`. */
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  const ctor = (value as object).constructor;
+  return ctor === Object ? 'a plain object' : `a ${ctor?.name ?? 'null-prototype'} object`;
+}

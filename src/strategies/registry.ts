@@ -61,9 +61,13 @@ interface Applied {
   handle: StrategyHandle;
 }
 
+/** The strategies applied directly to a module, if any ever were. */
+function appliedMap(module: object): Map<string, Applied> | undefined {
+  return (module as Record<symbol, Map<string, Applied> | undefined>)[APPLIED];
+}
+
 function appliedOn(module: Module): Map<string, Applied> {
-  const holder = module as unknown as Record<symbol, Map<string, Applied> | undefined>;
-  let map = holder[APPLIED];
+  let map = appliedMap(module);
   if (map === undefined) {
     map = new Map();
     Object.defineProperty(module, APPLIED, { value: map, enumerable: false });
@@ -75,8 +79,7 @@ function appliedOn(module: Module): Map<string, Applied> {
 function appliedAround(module: Module): Array<{ applied: Applied; at: Module }> {
   const found: Array<{ applied: Applied; at: Module }> = [];
   const visit = (m: Module): void => {
-    const map = (m as unknown as Record<symbol, Map<string, Applied> | undefined>)[APPLIED];
-    for (const applied of map?.values() ?? []) found.push({ applied, at: m });
+    for (const applied of appliedMap(m)?.values() ?? []) found.push({ applied, at: m });
   };
   for (const m of module.modules()) visit(m);
   for (const ancestor of ancestorsOf(module)) visit(ancestor as Module);
@@ -154,16 +157,13 @@ export function applyStrategy<O>(
   return handle;
 }
 
-
 /**
  * Removes every strategy applied to `root` or any module under it, the most recently applied first on each
  * module (their handles become removed). unwrapLayersModel calls it before taking the tree apart.
  */
 export function removeStrategiesIn(root: Module): void {
   for (const m of root.modules().reverse()) {
-    const map = (m as unknown as Record<symbol, Map<string, Applied> | undefined>)[APPLIED];
-    if (map === undefined) continue;
-    for (const applied of [...map.values()].reverse()) applied.handle.remove();
+    for (const applied of [...(appliedMap(m)?.values() ?? [])].reverse()) applied.handle.remove();
   }
 }
 

@@ -4,6 +4,7 @@ import { HookRegistry } from '../../hooks/HookRegistry.js';
 import { removeStrategiesIn } from '../../strategies/registry.js';
 import type { Module } from '../Module.js';
 import { Parameter } from '../Parameter.js';
+import { describeValue } from '../paths.js';
 import { defineOwn, interceptVariable, methodDescriptor, type Restore } from './patching.js';
 import { moduleName, planModel, type ContainerPlan, type NodePlan } from './plan.js';
 import { isGraphModelLike, isLayersModelLike, type CallFn, type LayerLike, type LayerVariableLike, type LayersModelLike } from './tfjsShapes.js';
@@ -118,7 +119,7 @@ function assertLayersModel(model: unknown): asserts model is LayersModelLike {
         `whose weights are Parameters (see docs/wrapping.md).`,
     );
   }
-  const what = model === null ? 'null' : model === undefined ? 'undefined' : typeof model === 'object' ? `${(model as object).constructor === Object ? 'a plain object' : `a ${(model as object).constructor?.name ?? 'null-prototype'} object`} without layers/predict/execute` : `a ${typeof model}`;
+  const what = typeof model === 'object' && model !== null ? `${describeValue(model)} without layers/predict/execute` : describeValue(model);
   throw new UnsupportedModelError(`wrapLayersModel() got ${what}. ${supported} Pass the model object itself (for example the result of await tf.loadLayersModel(url)).`);
 }
 
