@@ -185,8 +185,19 @@ brand(Module, 'Module');
 // Process-global keys: a module built with one copy of memhooks may be walked or hooked by another.
 const SCOPED = Symbol.for('memhooks.scopedForward');
 const WALKED = Symbol.for('memhooks.walked');
+const UNSCOPED = Symbol.for('memhooks.unscopedForward');
 
-type Flagged = { [SCOPED]?: Function; [WALKED]?: boolean };
+type Flagged = { [SCOPED]?: Function; [UNSCOPED]?: Function; [WALKED]?: boolean };
+
+/**
+ * The module's own forward without its tf.tidy scope, when `fn` is that scoped forward; undefined otherwise.
+ * Hooked dispatch runs the whole chain (hooks and forward) in one scope of its own, so a hooked call costs
+ * one scope, as an unhooked one does.
+ */
+export function unscopedForward(m: object, fn: unknown): Function | undefined {
+  const flagged = m as Flagged;
+  return fn !== undefined && fn === flagged[SCOPED] ? flagged[UNSCOPED] : undefined;
+}
 
 function markWalked(m: Module): void {
   if ((m as unknown as Flagged)[WALKED] === true) return;
@@ -229,12 +240,16 @@ function scopeForward(m: Module): void {
         `cannot span an await). Make forward synchronous and do asynchronous work (loading, reading) before calling it.`,
     );
   }
-  const scoped = function (this: unknown, ...args: unknown[]): unknown {
+  const unscoped = function (this: unknown, ...args: unknown[]): unknown {
     if ((m as unknown as Flagged)[WALKED] !== true) m.namedParameters();
-    return tf.tidy(() => impl.apply(m, args) as tf.TensorContainer);
+    return impl.apply(m, args);
+  };
+  const scoped = function (this: unknown, ...args: unknown[]): unknown {
+    return tf.tidy(() => unscoped(...args) as tf.TensorContainer);
   };
   copyFunctionIdentity(scoped, impl);
   Object.defineProperty(m, SCOPED, { value: scoped, enumerable: false });
+  Object.defineProperty(m, UNSCOPED, { value: unscoped, enumerable: false });
   Object.defineProperty(m, 'forward', { value: scoped, writable: true, configurable: true, enumerable: false });
 }
 

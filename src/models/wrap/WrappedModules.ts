@@ -79,8 +79,8 @@ interface PendingEntry {
  * The root of a wrapped LayersModel. The model's `predict`, `predictOnBatch`, `execute` and `call` (the
  * last is what `model.apply` runs) each go once through this module's hook chain, and the innermost
  * function is the entry point's own original method, called with the (possibly hook-modified) arguments.
- * Called directly, `forward(inputs, kwargs?)` runs the model's original `call`, as `model.apply` does on
- * concrete tensors.
+ * Called directly, `forward(inputs, kwargs?)` runs the model's original `call` and returns what `model.apply`
+ * returns on concrete tensors: a Tensor for a single-output model, an array in output order for several.
  */
 export class WrappedModel extends WrappedContainer {
   readonly model: LayersModel;
@@ -101,7 +101,11 @@ export class WrappedModel extends WrappedContainer {
 
   override forward(...args: unknown[]): any {
     const entry = this.pending;
-    if (entry === undefined) return this.originalCall.apply(this.model, args as [unknown, unknown]);
+    if (entry === undefined) {
+      // As model.apply on concrete tensors: a Tensor for one output, the array (in output order) for several.
+      const out = this.originalCall.apply(this.model, args as [unknown, unknown]);
+      return Array.isArray(out) && out.length === 1 ? out[0] : out;
+    }
     // A hook may call next() several times (batch slicing): each call runs the entry point again.
     this.pending = undefined;
     try {
