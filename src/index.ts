@@ -6,6 +6,7 @@ export { Module, type MemoryFootprint } from './models/Module.js';
 export { Parameter, type HostValue, type ParameterOptions } from './models/Parameter.js';
 export { ModuleList, Sequential } from './models/ModuleList.js';
 export { module, moduleToken } from './models/decorators.js';
+export { withParameterInit, type ParameterInitOptions } from './models/initContext.js';
 export { getModuleOptions, getConstructorArgs, type ModuleOptions } from './models/reflection.js';
 export { describeModule, describeParameter } from './models/paths.js';
 export * from './models/dtypes.js';

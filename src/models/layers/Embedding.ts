@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../../errors.js';
 import { module } from '../decorators.js';
 import { Module } from '../Module.js';
-import { Parameter } from '../Parameter.js';
+import type { Parameter } from '../Parameter.js';
+import { normalParameter } from './init.js';
 import { checkBoolean, checkInput, moduleSubject, checkInt } from './checks.js';
 
 export interface EmbeddingOptions {
@@ -34,7 +35,7 @@ export class Embedding extends Module {
     this.numEmbeddings = checkInt(numEmbeddings, 'Embedding', 'numEmbeddings');
     this.embeddingDim = checkInt(embeddingDim, 'Embedding', 'embeddingDim');
     this.checkIds = checkBoolean(checkIds, 'Embedding', 'checkIds');
-    this.weight = new Parameter(tf.randomNormal([numEmbeddings, embeddingDim], 0, 1, 'float32'));
+    this.weight = normalParameter([numEmbeddings, embeddingDim]);
   }
 
   forward(ids: tf.Tensor): tf.Tensor {

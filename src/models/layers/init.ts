@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { parameterInit } from '../initContext.js';
 import { Parameter } from '../Parameter.js';
 
 /**
@@ -7,13 +8,38 @@ import { Parameter } from '../Parameter.js';
  */
 export function uniformParameter(shape: number[], fanIn: number): Parameter {
   const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
-  return new Parameter(tf.randomUniform(shape, -bound, bound, 'float32'));
+  const init = parameterInit();
+  if (init === undefined) return new Parameter(tf.randomUniform(shape, -bound, bound, 'float32'));
+  const data = new Float32Array(sizeOf(shape));
+  for (let i = 0; i < data.length; i++) data[i] = (2 * init.random() - 1) * bound;
+  return init.place(data, shape);
 }
 
 export function onesParameter(shape: number[]): Parameter {
-  return new Parameter(tf.ones(shape, 'float32'));
+  const init = parameterInit();
+  return init === undefined ? new Parameter(tf.ones(shape, 'float32')) : init.place(new Float32Array(sizeOf(shape)).fill(1), shape);
 }
 
 export function zerosParameter(shape: number[]): Parameter {
-  return new Parameter(tf.zeros(shape, 'float32'));
+  const init = parameterInit();
+  return init === undefined ? new Parameter(tf.zeros(shape, 'float32')) : init.place(new Float32Array(sizeOf(shape)), shape);
+}
+
+/** Standard normal values (Embedding's init, as torch.nn.Embedding). */
+export function normalParameter(shape: number[]): Parameter {
+  const init = parameterInit();
+  if (init === undefined) return new Parameter(tf.randomNormal(shape, 0, 1, 'float32'));
+  const data = new Float32Array(sizeOf(shape));
+  // Box–Muller: two uniforms give two normals; 1 − u keeps the logarithm finite.
+  for (let i = 0; i < data.length; i += 2) {
+    const r = Math.sqrt(-2 * Math.log(1 - init.random()));
+    const theta = 2 * Math.PI * init.random();
+    data[i] = r * Math.cos(theta);
+    if (i + 1 < data.length) data[i + 1] = r * Math.sin(theta);
+  }
+  return init.place(data, shape);
+}
+
+function sizeOf(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
 }
