@@ -7,6 +7,7 @@
  * Every benchmark also reports the max abs difference of its output against the un-hooked baseline.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { DiffusionSizeName } from '../src/models/zoo/diffusion/sizes.js';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +21,8 @@ export interface BenchContext {
   readonly runs: number;
   /** The active tfjs backend (already set up). */
   readonly backend: string;
+  /** Zoo pipeline size for benchmarks that run it (`--size`; default 'small', smoke runs use 'tiny'). */
+  readonly size?: DiffusionSizeName;
   /** Progress lines for the person watching. */
   log(line: string): void;
 }

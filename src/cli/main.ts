@@ -4,6 +4,9 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerBenchCommand } from './commands/bench.js';
+import { registerInspectCommand } from './commands/inspect.js';
+import { registerShardCommand } from './commands/shard.js';
+import { registerTraceCommand } from './commands/trace.js';
 import { EXIT, processIO, UsageError, type CliIO, type CommandContext } from './io.js';
 
 export interface CliOptions {
@@ -18,8 +21,11 @@ export function createProgram(ctx: CommandContext, options: CliOptions = {}): Co
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: ctx.io.out, writeErr: ctx.io.err })
     .exitOverride();
-  // Later: inspect, shard, trace — one file each under commands/, registered here.
+  // One file each under commands/, registered here.
   registerBenchCommand(program, ctx);
+  registerInspectCommand(program, ctx);
+  registerShardCommand(program, ctx);
+  registerTraceCommand(program, ctx);
   return program;
 }
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, HookAlreadyRegisteredError, InvalidArgumentError, MemhooksError } from '../errors.js';
 import type { Module } from '../models/Module.js';
 import { brandedBase } from '../models/brand.js';
-import { assertForwardIsMethod, unscopedForward } from '../models/Module.js';
+import { assertForwardIsMethod } from '../models/Module.js';
 import { describeModule, describeValue, pathOf } from '../models/paths.js';
 import { emit } from '../runtime/events.js';
 import { ModelHook } from './ModelHook.js';
@@ -191,15 +191,15 @@ export class HookRegistry implements DisposableRegistry {
     assertForwardIsMethod(module);
     const original = module.forward as Forward;
     this.original = original;
-    // The module's forward is already a tf.tidy scope; the hooks around it run in that same one scope instead.
-    const inner = (unscopedForward(module, original) ?? original) as Forward;
     const registry = this;
-    // One scope for the whole chain: tensors that hooks make and do not return (replaced arguments, replaced
-    // outputs, the results of extra next() calls) are released when the call returns or throws. The caller's
-    // tensors were made outside it, so they survive even when a hook passes them through.
+    // One scope around the whole chain: tensors that hooks make and do not return (replaced arguments,
+    // replaced outputs, the results of extra next() calls) are released when the call returns or throws. The
+    // caller's tensors were made outside it, so they survive even when a hook passes them through. The
+    // module's own forward keeps its inner scope, so its intermediates are gone before any postForward runs
+    // (a hook that measures or offloads after the forward sees what the forward left, as without hooks).
     const hooked = function (...args: unknown[]): unknown {
       const chain = registry.entries;
-      return tf.tidy(() => dispatch(module, chain, chain.length - 1, args, inner) as tf.TensorContainer);
+      return tf.tidy(() => dispatch(module, chain, chain.length - 1, args, original) as tf.TensorContainer);
     };
     Object.defineProperty(hooked, 'name', { value: original.name, configurable: true });
     Object.defineProperty(hooked, 'length', { value: original.length, configurable: true });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
+import * as fsSync from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ERROR_CODES, MemhooksError } from '../errors.js';
 
@@ -22,7 +23,7 @@ export interface AtomicWriteOptions {
 export async function writeFileAtomic(path: string, data: WriteData, options: AtomicWriteOptions = {}): Promise<void> {
   const { fsync = true } = options;
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}${TMP_INFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  const tmp = tempPathFor(path);
   let handle: FileHandle | undefined;
   try {
     handle = await open(tmp, 'wx');
@@ -40,6 +41,74 @@ export async function writeFileAtomic(path: string, data: WriteData, options: At
     throw new MemhooksError(ERROR_CODES.WRITE_FAILED, `Could not write ${path}; the previous file (if any) is unchanged. Check that the directory exists, is writable and has space.`, { cause });
   }
   if (fsync) await syncDirectory(dir);
+}
+
+/** The temporary name for a write of `path`: same directory (same filesystem, so the rename is atomic). */
+function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}${TMP_INFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+}
+
+/**
+ * The synchronous twin of writeFileAtomic, with the same guarantees (temp file created exclusively, fsync,
+ * rename, fsync of the directory; the temp file removed and the target untouched on failure). For callers
+ * that must not yield, such as a hook that writes offload files from a synchronous forward.
+ */
+export function writeFileAtomicSync(
+  path: string,
+  data: string | Uint8Array | Iterable<Uint8Array>,
+  options: AtomicWriteOptions = {},
+): void {
+  const { fsync = true } = options;
+  const dir = dirname(path);
+  const tmp = tempPathFor(path);
+  let fd: number | undefined;
+  try {
+    fd = fsSync.openSync(tmp, 'wx');
+    const mode = existingMode(path);
+    if (mode !== undefined) fsSync.fchmodSync(fd, mode);
+    const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+    for (const chunk of chunks) {
+      for (let offset = 0; offset < chunk.byteLength; ) {
+        offset += fsSync.writeSync(fd, chunk, offset, chunk.byteLength - offset);
+      }
+    }
+    if (fsync) fsSync.fsyncSync(fd);
+    fsSync.closeSync(fd);
+    fd = undefined;
+    fsSync.renameSync(tmp, path);
+  } catch (cause) {
+    if (fd !== undefined) {
+      try {
+        fsSync.closeSync(fd);
+      } catch {
+        // Already failing: the write error below is the one to report.
+      }
+    }
+    fsSync.rmSync(tmp, { force: true });
+    throw new MemhooksError(ERROR_CODES.WRITE_FAILED, `Could not write ${path}; the previous file (if any) is unchanged. Check that the directory exists, is writable and has space.`, { cause });
+  }
+  if (fsync) syncDirectorySync(dir);
+}
+
+function existingMode(path: string): number | undefined {
+  try {
+    return fsSync.statSync(path).mode & 0o7777;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Best effort, as syncDirectory. */
+function syncDirectorySync(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fsSync.openSync(dir, 'r');
+    fsSync.fsyncSync(fd);
+  } catch {
+    // Durability of the rename is uncertain here, but the content is complete and in place.
+  } finally {
+    if (fd !== undefined) fsSync.closeSync(fd);
+  }
 }
 
 async function writeAll(handle: FileHandle, data: WriteData): Promise<void> {

@@ -4,6 +4,9 @@ import { clearHooksForDispose, REGISTRY_KEY, type DisposableRegistry } from '../
 import { formatBytes } from '../runtime/format.js';
 import { brand } from './brand.js';
 import { Parameter } from './Parameter.js';
+import type { FromPretrainedOptions } from '../io/checkpoints/fromPretrained.js';
+import type { SavePretrainedOptions } from '../io/checkpoints/savePretrained.js';
+import type { SavedCheckpoint } from '../io/checkpoints/save.js';
 import { describeModule, linkMember, pathOf } from './paths.js';
 
 export type Member = Module | Parameter;
@@ -160,6 +163,29 @@ export abstract class Module {
     for (const p of this.parameters()) p.dispose();
   }
 
+  /**
+   * Writes `dir/config.json` (class name + constructor arguments) and the weights as sharded safetensors in
+   * PyTorch's layouts (docs/checkpoints.md). The class must be decorated with @module.
+   */
+  async savePretrained(dir: string, options?: SavePretrainedOptions): Promise<SavedCheckpoint> {
+    // Loaded on demand: the checkpoint code imports Module, so a static import would be circular.
+    const { savePretrained } = await import('../io/checkpoints/savePretrained.js');
+    return savePretrained(this, dir, options);
+  }
+
+  /**
+   * Builds the model saved in `dir` (its class resolved through the @module registry) and loads each weight
+   * straight into the tier `deviceMap` gives it (docs/checkpoints.md, docs/device-maps.md).
+   */
+  static async fromPretrained<T extends Module>(
+    this: abstract new (...args: any[]) => T,
+    dir: string,
+    options?: FromPretrainedOptions,
+  ): Promise<T> {
+    const { fromPretrained } = await import('../io/checkpoints/fromPretrained.js');
+    return fromPretrained<T>(this, dir, options);
+  }
+
   /** The tree: one line per module with its path, class and parameter bytes. */
   toString(): string {
     const lines: string[] = [];
@@ -185,19 +211,7 @@ brand(Module, 'Module');
 // Process-global keys: a module built with one copy of memhooks may be walked or hooked by another.
 const SCOPED = Symbol.for('memhooks.scopedForward');
 const WALKED = Symbol.for('memhooks.walked');
-const UNSCOPED = Symbol.for('memhooks.unscopedForward');
-
-type Flagged = { [SCOPED]?: Function; [UNSCOPED]?: Function; [WALKED]?: boolean };
-
-/**
- * The module's own forward without its tf.tidy scope, when `fn` is that scoped forward; undefined otherwise.
- * Hooked dispatch runs the whole chain (hooks and forward) in one scope of its own, so a hooked call costs
- * one scope, as an unhooked one does.
- */
-export function unscopedForward(m: object, fn: unknown): Function | undefined {
-  const flagged = m as Flagged;
-  return fn !== undefined && fn === flagged[SCOPED] ? flagged[UNSCOPED] : undefined;
-}
+type Flagged = { [SCOPED]?: Function; [WALKED]?: boolean };
 
 function markWalked(m: Module): void {
   if ((m as unknown as Flagged)[WALKED] === true) return;
@@ -240,16 +254,12 @@ function scopeForward(m: Module): void {
         `cannot span an await). Make forward synchronous and do asynchronous work (loading, reading) before calling it.`,
     );
   }
-  const unscoped = function (this: unknown, ...args: unknown[]): unknown {
-    if ((m as unknown as Flagged)[WALKED] !== true) m.namedParameters();
-    return impl.apply(m, args);
-  };
   const scoped = function (this: unknown, ...args: unknown[]): unknown {
-    return tf.tidy(() => unscoped(...args) as tf.TensorContainer);
+    if ((m as unknown as Flagged)[WALKED] !== true) m.namedParameters();
+    return tf.tidy(() => impl.apply(m, args) as tf.TensorContainer);
   };
   copyFunctionIdentity(scoped, impl);
   Object.defineProperty(m, SCOPED, { value: scoped, enumerable: false });
-  Object.defineProperty(m, UNSCOPED, { value: unscoped, enumerable: false });
   Object.defineProperty(m, 'forward', { value: scoped, writable: true, configurable: true, enumerable: false });
 }
 

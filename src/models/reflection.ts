@@ -10,6 +10,11 @@ export interface ModuleOptions {
   skipLayerwiseCasting?: ReadonlyArray<string | RegExp>;
   /** Names of modules whose parameters always stay float32. */
   keepInFp32?: readonly string[];
+  /**
+   * Submodule paths that group offloading treats as blocks at block level though they are not
+   * ModuleList/Sequential children, e.g. a VAE's ['encoder', 'decoder'] (diffusers' _group_offload_block_modules).
+   */
+  groupOffloadBlockModules?: readonly string[];
   /** Registry name; defaults to the class name. */
   name?: string;
 }

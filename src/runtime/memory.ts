@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
 import { ledger } from './ledger.js';
+import { runTrace, type TraceDocument, type TraceOptions } from './trace.js';
+import { assertDeviceBudget, deviceBudget, setDeviceBudget } from './budget.js';
+import type { Size } from './size.js';
 
 /**
  * Device-memory accounting from the tfjs engine, per backend, the analog of torch.cuda.memory_allocated /
@@ -242,7 +245,31 @@ export const memory = {
    * counts only buffers created from that moment on (never more than are alive).
    */
   setEnabled: (on: boolean): void => (on ? tracker.install() : tracker.uninstall()),
+  /**
+   * Runs fn and returns a Chrome trace-event document (open it in Perfetto): a slice per module forward of
+   * `options.modules`' trees, transfer slices, device/host byte counters. Async fn → a promise. See trace.ts.
+   */
+  trace: <R>(fn: () => R, options?: TraceOptions): R extends Promise<unknown> ? Promise<TraceDocument> : TraceDocument =>
+    runTrace(fn, options, {
+      bytes: () => {
+        const s = tracker.stats();
+        return { device: s.deviceBytes, host: s.hostBytes };
+      },
+    }) as R extends Promise<unknown> ? Promise<TraceDocument> : TraceDocument,
   get enabled(): boolean {
     return tracker.enabled;
   },
+  /**
+   * Sets the device budget (bytes or a size string such as '2GiB'); undefined clears it. Onloads by memhooks
+   * strategies that would take the device past it throw DeviceBudgetExceededError before allocating. On wasm a
+   * default below the 4 GiB heap cap applies when none is set (src/runtime/budget.ts says why).
+   */
+  setDeviceBudget: (size: Size | undefined): void => setDeviceBudget(size),
+  /** The budget in force on the active backend (bytes), or undefined when there is none. */
+  get deviceBudget(): number | undefined {
+    return deviceBudget();
+  },
+  /** Throws DeviceBudgetExceededError when `bytes` more on the device would pass the budget; `what` names the module. */
+  assertDeviceBudget: (bytes: number, what: string, advice = 'Offload more of the model (group offloading).'): void =>
+    assertDeviceBudget(bytes, tracker.stats().deviceBytes, what, advice),
 };

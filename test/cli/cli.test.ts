@@ -1,8 +1,10 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
 import { main } from '../../src/cli/main.js';
+import { loadShardedCheckpoint, saveShardedCheckpoint, useBackend } from '../../src/index.js';
 import type { CliIO } from '../../src/cli/io.js';
 
 /** Runs the CLI in-process and captures what it writes. */
@@ -42,7 +44,8 @@ describe('memhooks CLI', () => {
   it('rejects an unknown benchmark with exit code 2 and the valid names', async () => {
     const { code, err } = await run('bench', 'nope', '--smoke');
     expect(code).toBe(2);
-    expect(err).toBe('memhooks: Unknown benchmark "nope". Valid benchmarks: hooks.\n');
+    expect(err).toMatch(/^memhooks: Unknown benchmark "nope"\. Valid benchmarks: strategies, [a-z, -]+\.\n$/);
+    expect(err).toContain(' hooks,');
   });
 
   it('rejects an unknown backend with exit code 2 and the valid backends', async () => {
@@ -69,6 +72,94 @@ describe('memhooks CLI', () => {
     expect(code).toBe(2);
     expect(err).toMatch(/^memhooks: --out .*a-file is not a writable directory/);
     expect(out).not.toContain('[hooks]');
+  });
+
+  it('runs the main job by default: the strategies table on the zoo pipeline, with numbers, even in a smoke run', async () => {
+    const { code, out, err } = await run('bench', '--smoke', '--backend', 'cpu');
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toContain('[strategies]');
+    expect(out).not.toContain('[hooks]');
+    const row = out.split('\n').find((l) => l.startsWith('| group leaf + stream |'));
+    expect(row).toBeDefined();
+    // strategy, ms per step, ratio, efficiency, peak MB, host MB, MB onloaded, max abs diff: all numbers.
+    const cells = row!.split('|').slice(2, -1).map((c) => Number(c.trim().replace(/,/g, '')));
+    expect(cells.every((x) => Number.isFinite(x))).toBe(true);
+    expect(cells[cells.length - 1]).toBe(0);
+  });
+
+  it('prints machine-readable results with --json and refuses an unknown --size', async () => {
+    const { code, out } = await run('bench', 'hooks', '--smoke', '--backend', 'cpu', '--json');
+    expect(code).toBe(0);
+    const doc = JSON.parse(out);
+    expect(doc.results.map((r: { name: string }) => r.name)).toEqual(['hooks']);
+    const bad = await run('bench', '--smoke', '--size', 'huge');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toBe('memhooks: Unknown size "huge". Valid sizes: tiny, small, base, large, xl.\n');
+  });
+
+  it('inspects a zoo pipeline: the tree with bytes and the device map under --max-memory', async () => {
+    const { code, out, err } = await run('inspect', 'zoo:tiny', '--backend', 'cpu', '--depth', '1', '--max-memory', 'device=200KB,host=10MB');
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^zoo:tiny: [\d.]+ KiB of weights in 3 component\(s\)/);
+    expect(out).toContain('denoiser (FluxDenoiser,');
+    expect(out).toContain('transformer_blocks: ModuleList');
+    // Depth 1: the blocks' own children are not listed.
+    expect(out).not.toContain('norm1_context: AdaLayerNormZero');
+    expect(out).toMatch(/→ device/);
+    expect(out).toMatch(/→ host/);
+    const json = JSON.parse((await run('inspect', 'zoo:tiny', '--backend', 'cpu', '--json', '--max-memory', 'device=1GB')).out);
+    expect(json.components.map((c: { name: string }) => c.name)).toEqual(['textEncoder', 'denoiser', 'vae']);
+    expect(Object.values(json.components[1].deviceMap)).toEqual(['device']);
+  });
+
+  it('refuses an unknown model and a malformed --max-memory with exit code 2', async () => {
+    const unknown = await run('inspect', 'zoo:giant', '--backend', 'cpu');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toBe('memhooks: Unknown zoo size "giant". Valid sizes: tiny, small, base, large, xl.\n');
+    const bad = await run('inspect', 'zoo:tiny', '--backend', 'cpu', '--max-memory', 'device:2GB');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--max-memory entry "device:2GB" must be device=size');
+  });
+
+  it('re-shards a checkpoint by size, every tensor bitwise the same', async () => {
+    await useBackend('cpu');
+    const source = join(dir, 'single');
+    const tensors = { 'a.weight': tf.randomNormal([64, 32], 0, 1, 'float32', 1), 'b.weight': tf.randomNormal([128], 0, 1, 'float32', 2), 'c.ids': tf.tensor1d([1, 2, 3], 'int32') };
+    await mkdir(source);
+    saveShardedCheckpoint(tensors, source);
+    const out = join(dir, 'sharded');
+    const { code, out: text, err } = await run('shard', source, out, '--max-shard-size', '4KB');
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    // The 8 KiB tensor exceeds 4 KB alone: at least two shards and an index.
+    expect(text).toMatch(/3 tensors, .* → [2-9] file\(s\) in .* with model\.safetensors\.index\.json/);
+    const loaded = loadShardedCheckpoint(out);
+    for (const [name, t] of Object.entries(tensors)) {
+      expect(Array.from(loaded.get(name)!.dataSync())).toEqual(Array.from(t.dataSync()));
+    }
+    tf.dispose([...Object.values(tensors), ...loaded.values()]);
+    const same = await run('shard', source, source);
+    expect(same.code).toBe(2);
+    expect(same.err).toContain("is the input's folder");
+  });
+
+  it('traces one run of the zoo pipeline under a strategy into a Chrome trace file', async () => {
+    const file = join(dir, 'trace.json');
+    const { code, out, err } = await run('trace', 'zoo:tiny', '--strategy', 'group-leaf', '--backend', 'cpu', '--out', file);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toContain('zoo:tiny with group-leaf on cpu');
+    const doc = JSON.parse(await readFile(file, 'utf8'));
+    const names = new Set(doc.traceEvents.map((e: { name: string }) => e.name));
+    expect([...names].some((n) => String(n).includes('transformer_blocks.0'))).toBe(true);
+    // Group offloading onloads each group: transfer slices named "onload <group>".
+    expect(doc.traceEvents.some((e: { cat?: string; name: string }) => e.cat === 'transfer' && e.name.startsWith('onload '))).toBe(true);
+    expect(doc.traceEvents.some((e: { ph: string; name: string }) => e.ph === 'C' && e.name === 'device bytes')).toBe(true);
+    const bad = await run('trace', 'zoo:tiny', '--strategy', 'turbo');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/^memhooks: Unknown strategy "turbo"\. Valid strategies: resident, sequential, /);
   });
 
   it('prints help with exit code 0', async () => {

@@ -7,7 +7,8 @@ import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BENCHMARK_NAMES, BENCHMARKS, checksPass, machineInfo, renderMarkdown, writeResults } from '../../../bench/index.js';
+import { BENCHMARK_NAMES, BENCHMARKS, checksPass, DEMO_BENCHMARKS, machineInfo, renderMarkdown, writeResults } from '../../../bench/index.js';
+import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../../models/zoo/diffusion/sizes.js';
 import { useBackend } from '../../runtime/backends.js';
 import { EXIT, unknownChoice, UsageError, type CommandContext } from '../io.js';
 
@@ -15,7 +16,7 @@ import { EXIT, unknownChoice, UsageError, type CommandContext } from '../io.js';
 export const BENCH_BACKENDS = { wasm: 'wasm', cpu: 'cpu' } as const;
 export type BenchBackend = (typeof BENCH_BACKENDS)[keyof typeof BENCH_BACKENDS];
 
-export const BENCH_DEFAULTS = { backend: BENCH_BACKENDS.wasm, out: 'bench/results', runs: 21, smokeRuns: 2 } as const;
+export const BENCH_DEFAULTS = { backend: BENCH_BACKENDS.wasm, out: 'bench/results', runs: 21, smokeRuns: 2, size: 'small' } as const;
 
 export interface BenchOptions {
   names: string[];
@@ -24,6 +25,10 @@ export interface BenchOptions {
   /** Undefined: bench/results, or (smoke) a temporary directory removed at the end. */
   out?: string;
   runs?: string | number;
+  /** Zoo pipeline size for the benchmarks that use it (strategies). */
+  size?: string;
+  /** Print the results as JSON on stdout instead of tables. */
+  json?: boolean;
 }
 
 export function registerBenchCommand(program: Command, ctx: CommandContext): void {
@@ -31,12 +36,14 @@ export function registerBenchCommand(program: Command, ctx: CommandContext): voi
   program
     .command('bench')
     .description('Run benchmarks and write bench/results/<name>.json (raw samples, machine info) and <name>.md (tables).')
-    .argument('[names...]', `benchmarks to run (default: all): ${BENCHMARK_NAMES.join(', ')}`)
+    .argument('[names...]', `benchmarks to run, or "all" (default: ${DEMO_BENCHMARKS.join(', ')}): ${BENCHMARK_NAMES.join(', ')}`)
     .option('--smoke', 'tiny sizes and 2 rounds: only checks that the benchmarks run; results are discarded unless --out is given')
     .option('--backend <name>', `tfjs backend: ${Object.values(BENCH_BACKENDS).join(' | ')}`, BENCH_DEFAULTS.backend)
     .option('--out <dir>', `results directory, relative to the current directory (default: ${BENCH_DEFAULTS.out})`)
+    .option('--size <name>', `zoo pipeline size for the strategies benchmark: ${DIFFUSION_SIZE_NAMES.join(' | ')}`, BENCH_DEFAULTS.size)
+    .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
     .option('--runs <n>', `measured rounds per variant, after a warm-up (default: ${BENCH_DEFAULTS.runs}, smoke ${BENCH_DEFAULTS.smokeRuns})`)
-    .addHelpText('after', `\nBenchmarks:\n${list}\n\nExamples:\n  memhooks bench                 # the full suite on wasm\n  memhooks bench hooks --backend cpu\n  memhooks bench --smoke         # seconds; CI\n`)
+    .addHelpText('after', `\nBenchmarks:\n${list}\n\nExamples:\n  memhooks bench                 # the main job: every strategy on the zoo pipeline, on wasm\n  memhooks bench all             # the full suite\n  memhooks bench hooks --backend cpu\n  memhooks bench --smoke         # seconds; CI\n`)
     .action(async (names: string[], opts: Omit<BenchOptions, 'names'>) => {
       ctx.setExitCode(await runBench({ names, ...opts }, ctx));
     });
@@ -48,11 +55,14 @@ interface ValidatedOptions {
   backend: BenchBackend;
   out: string | undefined;
   runs: number;
+  size: DiffusionSizeName;
+  json: boolean;
 }
 
 /** Checks everything before running anything; throws UsageError (exit 2) with the valid choices. */
 export function validateBenchOptions(options: BenchOptions): ValidatedOptions {
-  const names = options.names.length === 0 ? [...BENCHMARK_NAMES] : [...new Set(options.names)];
+  const requested = options.names.length === 0 ? [...DEMO_BENCHMARKS] : options.names;
+  const names = requested.includes('all') ? [...BENCHMARK_NAMES] : [...new Set(requested)];
   for (const name of names) {
     if (!(name in BENCHMARKS)) throw unknownChoice('benchmark', 'benchmarks', name, BENCHMARK_NAMES);
   }
@@ -65,7 +75,9 @@ export function validateBenchOptions(options: BenchOptions): ValidatedOptions {
       throw new UsageError(`--runs needs a positive integer, got "${options.runs}".`);
     }
   }
-  return { names, smoke: options.smoke === true, backend: options.backend as BenchBackend, out: options.out, runs };
+  const size = options.size ?? BENCH_DEFAULTS.size;
+  if (!(DIFFUSION_SIZE_NAMES as readonly string[]).includes(size)) throw unknownChoice('size', 'sizes', size, DIFFUSION_SIZE_NAMES);
+  return { names, smoke: options.smoke === true, backend: options.backend as BenchBackend, out: options.out, runs, size: size as DiffusionSizeName, json: options.json === true };
 }
 
 export async function runBench(options: BenchOptions, ctx: CommandContext): Promise<number> {
@@ -97,23 +109,30 @@ async function assertWritableDirectory(dir: string): Promise<void> {
 
 async function runAll(opts: ValidatedOptions, out: string, ctx: CommandContext): Promise<number> {
   const { io } = ctx;
+  // With --json, stdout carries only the JSON document; progress and tables go to stderr.
+  const say = opts.json ? io.err : io.out;
   await useBackend(opts.backend);
   const machine = await machineInfo();
-  io.out(`memhooks bench: ${opts.names.join(', ')} on ${machine.backend} (${machine.threads} thread(s)), ${opts.runs} rounds${opts.smoke ? ', smoke' : ''}\n`);
+  say(`memhooks bench: ${opts.names.join(', ')} on ${machine.backend} (${machine.threads} thread(s)), ${opts.runs} rounds${opts.smoke ? ', smoke' : ''}\n`);
   let code: number = EXIT.OK;
+  const results = [];
   for (const name of opts.names) {
     const started = Date.now();
-    io.out(`\n[${name}]\n`);
-    const result = await BENCHMARKS[name]!.run({ smoke: opts.smoke, runs: opts.runs, backend: machine.backend, log: (l) => io.out(`${l}\n`) });
+    say(`\n[${name}]\n`);
+    const run = { smoke: opts.smoke, runs: opts.runs };
+    const result = await BENCHMARKS[name]!.run({ ...run, size: opts.size, backend: machine.backend, log: (l) => say(`${l}\n`) });
     const passed = checksPass(result);
     // A run whose output check failed never replaces the results of a good one: it is written beside them.
-    const files = await writeResults(out, result, machine, { smoke: opts.smoke, runs: opts.runs }, passed ? '' : '.failed');
-    if (!opts.smoke) io.out(`\n${renderMarkdown(result, machine, { smoke: opts.smoke, runs: opts.runs })}\n`);
-    io.out(`  ${opts.out === undefined && opts.smoke ? 'checked (smoke results are discarded)' : `wrote ${files.join(', ')}`} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
+    const files = await writeResults(out, result, machine, run, passed ? '' : '.failed');
+    results.push(result);
+    // The tables, also in a smoke run: a user sees numbers (tiny sizes, few rounds: not measurements).
+    if (!opts.json) say(`\n${renderMarkdown(result, machine, run)}\n`);
+    say(`  ${opts.out === undefined && opts.smoke ? 'checked (smoke results are discarded)' : `wrote ${files.join(', ')}`} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
     if (!passed) {
       io.err(`memhooks bench: ${name}: an output check failed (an output differs from its baseline or a timing loop leaked tensors); see ${files[1]}.\n`);
       code = EXIT.FAILURE;
     }
   }
+  if (opts.json) io.out(`${JSON.stringify({ machine, run: { smoke: opts.smoke, runs: opts.runs, size: opts.size }, results }, null, 2)}\n`);
   return code;
 }

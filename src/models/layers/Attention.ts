@@ -103,18 +103,65 @@ export class Attention extends Module {
 
 /**
  * The reference processor: split heads, softmax(q·kᵀ / √dimHead + mask)·v, merge heads. It materializes
- * the full [batch, heads, N, N] score matrix.
+ * the full [batch, heads, N, N] score matrix (one head's [N, N] at a time on wasm).
+ *
+ * On wasm, only a 2-D matMul whose right operand is not transposed takes XNNPACK's fast path; a batched or
+ * transposeB product runs a reference loop about 10× slower. So there each head is computed as two 2-D
+ * products (q_h·k_hᵀ with k transposed once for all heads, then p_h·v_h), which the layers benchmark
+ * measures 2–3× faster than the batched form at N = 256. Other backends take the batched form.
  */
 export const naiveAttentionProcessor: AttentionProcessor = (attn, q, k, v, opts) => {
+  const mask = opts?.attentionMask;
+  const [batch, n] = q.shape as [number, number, number];
+  const scoreShape = [batch, attn.heads, n, k.shape[1]!];
+  const checked = mask === undefined ? undefined : checkMask(attn, mask, scoreShape);
+  return tf.getBackend() === 'wasm' ? perHeadAttention(attn, q, k, v, checked) : batchedAttention(attn, q, k, v, checked);
+};
+
+function batchedAttention(attn: Attention, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | undefined): tf.Tensor {
   const [batch, n] = q.shape as [number, number, number];
   const split = (t: tf.Tensor): tf.Tensor =>
     tf.transpose(tf.reshape(t, [batch, t.shape[1]!, attn.heads, attn.dimHead]), [0, 2, 1, 3]);
-  let scores = tf.mul(tf.matMul(split(q), split(k), false, true), attn.scale);
-  const mask = opts?.attentionMask;
-  if (mask !== undefined) scores = tf.add(scores, checkMask(attn, mask, scores.shape));
+  // Scaling q ([N, dimHead] per head) is cheaper than scaling the [N, Nk] scores; same value up to rounding.
+  let scores = tf.matMul(split(tf.mul(q, attn.scale)), split(k), false, true);
+  if (mask !== undefined) scores = tf.add(scores, mask);
   const out = tf.matMul(tf.softmax(scores, -1), split(v));
   return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [batch, n, attn.innerDim]);
-};
+}
+
+function perHeadAttention(attn: Attention, q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, mask: tf.Tensor | undefined): tf.Tensor {
+  const [batch, n] = q.shape as [number, number, number];
+  const nk = k.shape[1]!;
+  const d = attn.dimHead;
+  // [batch, heads·dimHead, Nk]: head h's kᵀ is rows h·d … (h + 1)·d, an un-transposed right operand.
+  const kT = tf.transpose(k, [0, 2, 1]);
+  // The mask as [mb, mh, mq, mk] (1 where it broadcasts), sliced per (sample, head) below.
+  const m4 = mask === undefined ? undefined : tf.reshape(mask, [...new Array<number>(4 - mask.rank).fill(1), ...mask.shape]);
+  // Scaling q once ([N, heads·dimHead]) is cheaper than scaling every head's [N, Nk] scores.
+  const qs = tf.mul(q, attn.scale);
+  const rows: tf.Tensor[] = [];
+  for (let b = 0; b < batch; b++) {
+    const heads: tf.Tensor[] = [];
+    for (let h = 0; h < attn.heads; h++) {
+      // Each head in its own scope, so its [N, Nk] scores are freed before the next head's exist.
+      heads.push(
+        tf.tidy(() => {
+          const qh = tf.reshape(tf.slice(qs, [b, 0, h * d], [1, n, d]), [n, d]);
+          const kTh = tf.reshape(tf.slice(kT, [b, h * d, 0], [1, d, nk]), [d, nk]);
+          const vh = tf.reshape(tf.slice(v, [b, 0, h * d], [1, nk, d]), [nk, d]);
+          let scores = tf.matMul(qh, kTh);
+          if (m4 !== undefined) {
+            const [mb, mh, mq, mk] = m4.shape as [number, number, number, number];
+            scores = tf.add(scores, tf.reshape(tf.slice(m4, [mb > 1 ? b : 0, mh > 1 ? h : 0, 0, 0], [1, 1, mq, mk]), [mq, mk]));
+          }
+          return tf.matMul(tf.softmax(scores, -1), vh);
+        }),
+      );
+    }
+    rows.push(heads.length === 1 ? heads[0]! : tf.concat(heads, 1));
+  }
+  return tf.reshape(batch === 1 ? rows[0]! : tf.stack(rows), [batch, n, attn.innerDim]);
+}
 
 function checkProcessor(processor: unknown, where: string): AttentionProcessor {
   if (typeof processor !== 'function') {

@@ -5,6 +5,7 @@ import { Module } from '../Module.js';
 import type { Parameter } from '../Parameter.js';
 import { checkBoolean, checkInput, moduleSubject, checkInt, checkPair, formatShape } from './checks.js';
 import { uniformParameter } from './init.js';
+import { permutedLayout, registerTorchLayout } from './layouts.js';
 
 export type Conv2dPadding = number | [number, number] | 'same' | 'valid';
 
@@ -72,6 +73,12 @@ export class Conv2d extends Module {
     const [pt, pb, pl, pr] = this.pads;
     const pad: Pads = [[0, 0], [pt, pb], [pl, pr], [0, 0]];
     const w = this.weight.read() as tf.Tensor4D;
+    if (this.groups === 1 && !this.needsSubsampling()) {
+      // The common case as one fused kernel (as tfjs' Conv2D): the bias is added inside the convolution.
+      return tf.fused.conv2d({
+        x, filter: w, strides: this.stride as [number, number], pad, dilations: this.dilation as [number, number], bias: this.bias?.read(),
+      });
+    }
     let y: tf.Tensor4D;
     if (this.groups === 1) y = this.conv(x, w, pad);
     else if (this.groups === this.inChannels) y = this.depthwise(x, w, pad);
@@ -80,14 +87,18 @@ export class Conv2d extends Module {
     return y;
   }
 
+  private needsSubsampling(): boolean {
+    const strided = this.stride[0] > 1 || this.stride[1] > 1;
+    return strided && (this.dilation[0] > 1 || this.dilation[1] > 1);
+  }
+
   /**
    * tfjs refuses stride > 1 together with dilation > 1, which PyTorch allows: then the convolution runs
    * with stride 1 and the result is subsampled, which gives the same values.
    */
   private subsampled(run: (strides: [number, number]) => tf.Tensor4D): tf.Tensor4D {
     const [sh, sw] = this.stride;
-    const dilated = this.dilation[0] > 1 || this.dilation[1] > 1;
-    if (!dilated || (sh === 1 && sw === 1)) return run([sh, sw]);
+    if (!this.needsSubsampling()) return run([sh, sw]);
     const full = run([1, 1]);
     return tf.stridedSlice(full, [0, 0, 0, 0], full.shape, [1, sh, sw, 1]) as tf.Tensor4D;
   }
@@ -155,3 +166,15 @@ function resolvePadding(
   const [ph, pw] = checkPair(padding, 'Conv2d', 'padding', 0);
   return [ph, ph, pw, pw];
 }
+
+// PyTorch's [out, in/groups, kh, kw] → HWIO [kh, kw, in/groups, out]. Output channels keep their order, which
+// is what both the grouped split (group g = out slice g) and the depthwise reshape ([.., 1, out] → [.., in,
+// out/in], out channel = c·mult + m, as PyTorch) expect, so groups need nothing beyond the transpose.
+registerTorchLayout(Conv2d, 'weight', (m) => {
+  const [kh, kw] = m.kernelSize;
+  return permutedLayout(
+    [kh, kw, m.inChannels / m.groups, m.outChannels],
+    [2, 3, 1, 0],
+    'Conv2d.weight: device HWIO [kh, kw, in/groups, out] ↔ PyTorch OIHW [out, in/groups, kh, kw]',
+  );
+});

@@ -5,6 +5,7 @@ import { Module } from '../Module.js';
 import type { Parameter } from '../Parameter.js';
 import { checkBoolean, checkInput, moduleSubject, checkInt, checkPair, formatShape } from './checks.js';
 import { uniformParameter } from './init.js';
+import { permutedLayout, registerTorchLayout } from './layouts.js';
 
 export interface ConvTranspose2dOptions {
   stride?: number | [number, number];
@@ -81,19 +82,22 @@ export class ConvTranspose2d extends Module {
           `Pass a larger input or use less padding.`,
       );
     }
-    const [sh, sw] = this.stride;
-    const [kh, kw] = this.kernelSize;
-    // The full ('valid') transposed convolution, every input pixel scattered over its whole kernel window.
-    const fullH = (height - 1) * sh + kh;
-    const fullW = (width - 1) * sw + kw;
-    let y = tf.conv2dTranspose(x, this.weight.read() as tf.Tensor4D, [batch, fullH, fullW, this.outChannels], [sh, sw], 'valid');
-    // output_padding appends rows/columns that no input reaches (zeros before the bias), then `padding`
-    // crops each side: output[o] = full[o + padding].
-    const [oph, opw] = this.outputPadding;
-    if (oph > 0 || opw > 0) y = tf.pad(y, [[0, 0], [0, oph], [0, opw], [0, 0]]);
+    // PyTorch's `padding` p is the padding of the convolution this one transposes, which is exactly what
+    // tfjs' conv2dTranspose takes (as the input-gradient of that convolution), and the output size is given
+    // explicitly, so output_padding rows come out right too: one kernel, no crop.
     const [ph, pw] = this.padding;
-    if (ph > 0 || pw > 0) y = tf.slice(y, [0, ph, pw, 0], [batch, outH, outW, this.outChannels]);
+    const pad = ph === pw ? ph : ([[0, 0], [ph, ph], [pw, pw], [0, 0]] as tf.backend_util.ExplicitPadding);
+    let y = tf.conv2dTranspose(x, this.weight.read() as tf.Tensor4D, [batch, outH, outW, this.outChannels], this.stride as [number, number], pad);
     if (this.bias !== undefined) y = tf.add(y, this.bias.read());
     return y;
   }
 }
+
+registerTorchLayout(ConvTranspose2d, 'weight', (m) => {
+  const [kh, kw] = m.kernelSize;
+  return permutedLayout(
+    [kh, kw, m.outChannels, m.inChannels],
+    [2, 3, 1, 0],
+    'ConvTranspose2d.weight: device [kh, kw, out, in] ↔ PyTorch [in, out, kh, kw]',
+  );
+});

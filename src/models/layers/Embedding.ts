@@ -8,13 +8,16 @@ import { checkBoolean, checkInput, moduleSubject, checkInt } from './checks.js';
 
 export interface EmbeddingOptions {
   /**
-   * Check that every id is in [0, numEmbeddings) before the lookup (default true). The check reads two
-   * scalars back from the backend (a sync point on GPU backends); turn it off only for trusted ids. Without
-   * it, tfjs' gather throws a terse "GatherV2: the index value … is not in …" on cpu and wasm, and GPU
-   * backends do not check at all (tfjs documents that they return 0), so a wrong id goes unnoticed there.
+   * Check that every id is in [0, numEmbeddings) (default true) and refuse a wrong one with a clear error.
+   * On cpu and wasm it is free: their gather refuses such an id itself, and the ids are read back only
+   * then, to name the bad one. Elsewhere it reads two scalars back before the lookup (a sync point on GPU
+   * backends, whose gather returns 0 for a wrong id instead of failing); turn it off only for trusted ids.
    */
   checkIds?: boolean;
 }
+
+/** Backends whose GatherV2 kernel throws on an id outside the table (GPU backends return 0 instead). */
+const GATHER_CHECKS_RANGE = new Set(['cpu', 'wasm']);
 
 /**
  * A lookup table, as torch.nn.Embedding. `weight` is [numEmbeddings, embeddingDim], initialized from a
@@ -40,11 +43,23 @@ export class Embedding extends Module {
 
   forward(ids: tf.Tensor): tf.Tensor {
     checkInput(this, ids, { dtype: 'int32', expected: 'any shape (int32 ids)' }, 'ids');
-    if (this.checkIds && ids.size > 0) this.assertIdsInRange(ids);
+    if (!this.checkIds || ids.size === 0) return tf.gather(this.weight.read(), ids);
+    if (GATHER_CHECKS_RANGE.has(tf.getBackend())) {
+      // These backends' gather refuses an out-of-range id itself, before writing anything: checking first
+      // would only add two reductions and two read-backs to every call. Its terse message is replaced by
+      // ours when it fires.
+      try {
+        return tf.gather(this.weight.read(), ids);
+      } catch (err) {
+        this.assertIdsInRange(ids, err);
+        throw err;
+      }
+    }
+    this.assertIdsInRange(ids);
     return tf.gather(this.weight.read(), ids);
   }
 
-  private assertIdsInRange(ids: tf.Tensor): void {
+  private assertIdsInRange(ids: tf.Tensor, cause?: unknown): void {
     const flat = tf.reshape(ids, [ids.size]);
     const lo = tf.min(flat).dataSync()[0]!;
     const hi = tf.max(flat).dataSync()[0]!;
@@ -53,6 +68,7 @@ export class Embedding extends Module {
       throw new InvalidArgumentError(
         `${moduleSubject(this)} got id ${bad}, outside [0, ${this.numEmbeddings}) (its numEmbeddings). ` +
           `Pass ids in range, or build the Embedding with more entries.`,
+        cause === undefined ? undefined : { cause },
       );
     }
   }

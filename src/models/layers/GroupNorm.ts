@@ -52,10 +52,14 @@ export class GroupNorm extends Module {
     const perGroup = this.numChannels / this.numGroups;
     const grouped = tf.reshape(x, [batch, x.size / (batch * this.numChannels) || 0, this.numGroups, perGroup]);
     const { mean, variance } = tf.moments(grouped, [1, 3], true);
-    const normalized = tf.mul(tf.sub(grouped, mean), tf.rsqrt(tf.add(variance, this.eps)));
-    let y = tf.reshape(normalized, x.shape);
-    if (this.weight !== undefined) y = tf.mul(y, this.weight.read());
-    if (this.bias !== undefined) y = tf.add(y, this.bias.read());
-    return y;
+    // Normalization and affine folded into one scale and one shift per (sample, channel), computed on the
+    // small statistics: y = x·a + (b − μ·a) with a = w·rsqrt(σ² + ε). Two passes over the activations
+    // instead of four (sub, mul, mul, add); same value up to float32 rounding.
+    const perChannel = [1, 1, this.numGroups, perGroup];
+    let scale = tf.rsqrt(tf.add(variance, this.eps));
+    if (this.weight !== undefined) scale = tf.mul(scale, tf.reshape(this.weight.read(), perChannel));
+    let shift = tf.neg(tf.mul(mean, scale));
+    if (this.bias !== undefined) shift = tf.add(shift, tf.reshape(this.bias.read(), perChannel));
+    return tf.reshape(tf.add(tf.mul(grouped, scale), shift), x.shape);
   }
 }

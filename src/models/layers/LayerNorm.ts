@@ -41,9 +41,23 @@ export class LayerNorm extends Module {
       minRank: 1, lastDim: this.normalizedShape, dtype: 'float32', expected: `[..., ${this.normalizedShape}]`,
     });
     const { mean, variance } = tf.moments(x, -1, true);
+    if (tf.getBackend() === 'cpu' && x.rank <= 4) return this.viaBatchNorm(x, mean, variance);
     let y = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps)));
     if (this.weight !== undefined) y = tf.mul(y, this.weight.read());
     if (this.bias !== undefined) y = tf.add(y, this.bias.read());
     return y;
+  }
+
+  /**
+   * On cpu a broadcasting binary op computes an index per element in JS, while batchNorm is one tight loop
+   * over arrays of x's shape (parameters of the last axis repeat by themselves). So there the statistics
+   * are tiled to x's shape and the normalization and affine run as one batchNorm, as tfjs-layers'
+   * LayerNormalization does: the layers benchmark measured it about 1.4× faster than four broadcasting ops.
+   */
+  private viaBatchNorm(x: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor): tf.Tensor {
+    const d = this.normalizedShape;
+    const reps = [...new Array<number>(x.rank - 1).fill(1), d];
+    const asRank = (p: Parameter | undefined): tf.Tensor | undefined => (p === undefined ? undefined : tf.reshape(p.read(), reps));
+    return tf.batchNorm(x, tf.tile(mean, reps), tf.tile(variance, reps), asRank(this.bias), asRank(this.weight), this.eps);
   }
 }

@@ -78,22 +78,23 @@ export interface InputSpec {
 
 /** Checks a forward input and names the module, the expected and the actual shape when it does not fit. */
 export function checkInput(module: object, x: unknown, spec: InputSpec, arg = 'input'): tf.Tensor {
-  const where = moduleSubject(module);
+  // The subject (a path lookup) is built only when a message needs it: this runs on every forward.
+  const where = (): string => moduleSubject(module);
   if (!(x instanceof tf.Tensor)) {
-    throw new InvalidArgumentError(`${where} expects its ${arg} to be a tf.Tensor of shape ${spec.expected}, got ${describe(x)}.`);
+    throw new InvalidArgumentError(`${where()} expects its ${arg} to be a tf.Tensor of shape ${spec.expected}, got ${describe(x)}.`);
   }
-  if (x.isDisposed) throw new InvalidArgumentError(`${where} was given a disposed tensor as its ${arg}.`);
+  if (x.isDisposed) throw new InvalidArgumentError(`${where()} was given a disposed tensor as its ${arg}.`);
   const badRank = (spec.rank !== undefined && x.rank !== spec.rank) || (spec.minRank !== undefined && x.rank < spec.minRank);
   const badLast = spec.lastDim !== undefined && x.shape[x.rank - 1] !== spec.lastDim;
   if (badRank || badLast) {
     throw new InvalidArgumentError(
-      `${where} expects its ${arg} to have shape ${spec.expected}, got ${formatShape(x.shape)}. Reshape the ${arg} ` +
+      `${where()} expects its ${arg} to have shape ${spec.expected}, got ${formatShape(x.shape)}. Reshape the ${arg} ` +
         `or construct the layer with matching sizes.`,
     );
   }
   if (spec.dtype !== undefined && x.dtype !== spec.dtype) {
     throw new InvalidArgumentError(
-      `${where} expects its ${arg} to be ${spec.dtype}, got ${x.dtype}. Cast it first (tf.cast(x, '${spec.dtype}')).`,
+      `${where()} expects its ${arg} to be ${spec.dtype}, got ${x.dtype}. Cast it first (tf.cast(x, '${spec.dtype}')).`,
     );
   }
   return x;

@@ -17,3 +17,11 @@ export {
   type AttentionConstructorOptions,
 } from './Attention.js';
 export { FeedForward, FEED_FORWARD_ACTIVATIONS, type FeedForwardActivation, type FeedForwardOptions } from './FeedForward.js';
+export {
+  torchLayoutOf,
+  registerTorchLayout,
+  permutedLayout,
+  type HostTensor,
+  type TorchLayout,
+  type TorchLayoutFactory,
+} from './layouts.js';

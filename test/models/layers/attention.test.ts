@@ -5,14 +5,14 @@ import {
   type AttentionProcessor,
 } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { expectClose, expectExact, expectNoLeaks, rand, randomizeParameters } from './helpers.js';
+import { expectClose, expectExact, expectNoLeaks, rand, randomizeParameters, values } from './helpers.js';
 
 /** Per-head attention with explicit slices, an independent route to the same math. */
 function referenceAttention(attn: Attention, x: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [B, N, D] = x.shape as [number, number, number];
     const proj = (l: Linear) => {
-      let y = tf.matMul(tf.reshape(x, [B * N, D]), l.weight.read(), false, true);
+      let y = tf.matMul(tf.reshape(x, [B * N, D]), l.weight.read());
       if (l.bias) y = tf.add(y, l.bias.read());
       return tf.reshape(y, [B, N, -1]);
     };
@@ -26,7 +26,7 @@ function referenceAttention(attn: Attention, x: tf.Tensor, mask?: tf.Tensor): tf
       heads.push(tf.matMul(tf.div(e, tf.sum(e, -1, true)), part(v)));
     }
     const merged = tf.reshape(tf.concat(heads, 2), [B * N, attn.innerDim]);
-    return tf.reshape(tf.add(tf.matMul(merged, (attn.to_out.at(0) as Linear).weight.read(), false, true), (attn.to_out.at(0) as Linear).bias!.read()), [B, N, D]);
+    return tf.reshape(tf.add(tf.matMul(merged, (attn.to_out.at(0) as Linear).weight.read()), (attn.to_out.at(0) as Linear).bias!.read()), [B, N, D]);
   });
 }
 
@@ -60,7 +60,7 @@ describe.each(BACKENDS)('Attention on %s', (backend) => {
   it('defaults to 8 heads of 64 and a 1/√dimHead scale', () => {
     const attn = new Attention(16);
     expect([attn.heads, attn.dimHead, attn.innerDim, attn.scale]).toEqual([8, 64, 512, 1 / 8]);
-    expect(attn.to_q.weight.shape).toEqual([512, 16]);
+    expect(attn.to_q.weight.shape).toEqual([16, 512]);
     expect(attn.to_q.bias).toBeUndefined();
     attn.dispose();
   });
@@ -92,6 +92,36 @@ describe.each(BACKENDS)('Attention on %s', (backend) => {
     expectClose(masked, expected, { rtol: 1e-5, atol: 1e-6 });
     expect(tf.max(tf.abs(tf.sub(masked, unmasked))).dataSync()[0]).toBeGreaterThan(1e-3);
     tf.dispose([x, mask, masked, unmasked, full, expected]);
+    attn.dispose();
+  });
+
+  it('the default processor handles keys longer than queries (joint attention) and a per-sample mask, per head', () => {
+    // On wasm the processor runs one 2-D product per head; on cpu the batched form. Both must equal the
+    // definition, written here with explicit loops in float64. Tolerance: float32 rounding of 4-term dot
+    // products and a 6-term softmax.
+    const attn = new Attention(8, { heads: 2, dimHead: 4 });
+    const q = rand([2, 3, 8], 41), k = rand([2, 6, 8], 42), v = rand([2, 6, 8], 43);
+    const mask = tf.tidy(() => tf.mul(tf.cast(tf.greater(rand([2, 1, 1, 6], 44), 0.5), 'float32'), -1e4));
+    // A processor runs inside its Attention's forward scope; called directly, it gets its own tf.tidy.
+    const y = tf.tidy(() => naiveAttentionProcessor(attn, q, k, v, { attentionMask: mask }));
+    const [qs, ks, vs, ms] = [q, k, v, mask].map(values) as [number[], number[], number[], number[]];
+    const data: number[] = [];
+    for (let b = 0; b < 2; b++)
+      for (let i = 0; i < 3; i++)
+        for (let h = 0; h < 2; h++) {
+          const s = Array.from({ length: 6 }, (_, j) => {
+            let dot = 0;
+            for (let c = 0; c < 4; c++) dot += qs[(b * 3 + i) * 8 + h * 4 + c]! * ks[(b * 6 + j) * 8 + h * 4 + c]!;
+            return dot / 2 + ms[b * 6 + j]!;
+          });
+          const top = Math.max(...s);
+          const e = s.map((x) => Math.exp(x - top));
+          const z = e.reduce((a, x) => a + x, 0);
+          for (let c = 0; c < 4; c++) data.push(e.reduce((a, p, j) => a + (p / z) * vs[(b * 6 + j) * 8 + h * 4 + c]!, 0));
+        }
+    expectClose(y, { data, shape: [2, 3, 8] }, { rtol: 1e-5, atol: 1e-6 });
+    expectNoLeaks(() => tf.tidy(() => naiveAttentionProcessor(attn, q, k, v, { attentionMask: mask })));
+    tf.dispose([q, k, v, mask, y]);
     attn.dispose();
   });
 

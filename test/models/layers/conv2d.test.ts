@@ -54,16 +54,19 @@ describe.each(BACKENDS)('Conv2d on %s', (backend) => {
     layer.dispose();
   });
 
-  it('equals tf.conv2d with explicit padding exactly (groups 1)', () => {
+  it("equals tfjs' fused conv2d (Conv2D's kernel) exactly, and conv2d + bias within float32 rounding (groups 1)", () => {
     const layer = new Conv2d(3, 4, 3, { stride: 2, padding: 1 });
     const x = rand([1, 6, 6, 3], 5);
     const y = layer.forward(x);
-    const expected = tf.add(
-      tf.conv2d(x as tf.Tensor4D, layer.weight.read() as tf.Tensor4D, 2, [[0, 0], [1, 1], [1, 1], [0, 0]]),
-      layer.bias!.read(),
-    );
-    expectExact(y, expected);
-    tf.dispose([x, y, expected]);
+    const pad: [[number, number], [number, number], [number, number], [number, number]] = [[0, 0], [1, 1], [1, 1], [0, 0]];
+    const w = layer.weight.read() as tf.Tensor4D;
+    const fused = tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w, strides: 2, pad, bias: layer.bias!.read() });
+    expectExact(y, fused);
+    // The bias seeds the accumulation instead of following it: same sum, another rounding order. Tolerance:
+    // a few float32 ulps of the 27-term sum.
+    const unfused = tf.add(tf.conv2d(x as tf.Tensor4D, w, 2, pad), layer.bias!.read());
+    expectClose(y, unfused, { rtol: 1e-6, atol: 1e-6 });
+    tf.dispose([x, y, fused, unfused]);
     layer.dispose();
   });
 

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, Linear, Module, module } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { expectExact, expectNoLeaks, rand, values } from './helpers.js';
+import { expectClose, expectExact, expectNoLeaks, rand, values } from './helpers.js';
 
 @module()
 class LinearHolder extends Module {
@@ -13,9 +13,9 @@ class LinearHolder extends Module {
 describe.each(BACKENDS)('Linear on %s', (backend) => {
   beforeAll(async () => { await useBackend(backend); });
 
-  it('stores the weight in PyTorch [out, in] layout and names weight before bias', () => {
+  it("stores the weight in tfjs Dense's [in, out] layout and names weight before bias", () => {
     const layer = new Linear(5, 3);
-    expect(layer.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['weight', [3, 5]], ['bias', [3]]]);
+    expect(layer.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['weight', [5, 3]], ['bias', [3]]]);
     expect(new Linear(5, 3, { bias: false }).namedParameters().map(([n]) => n)).toEqual(['weight']);
     layer.dispose();
   });
@@ -30,16 +30,23 @@ describe.each(BACKENDS)('Linear on %s', (backend) => {
     layer.dispose();
   });
 
-  it('equals x·Wᵀ + b exactly, for 3-D input', () => {
+  it("equals tfjs' fused matMul (Dense's kernel) exactly and x·W + b in float64 within float32 rounding, for 3-D input", () => {
     const layer = new Linear(5, 3);
     const x = rand([2, 4, 5], 7);
     const y = layer.forward(x);
-    const expected = tf.reshape(
-      tf.add(tf.matMul(tf.reshape(x, [8, 5]), layer.weight.read(), false, true), layer.bias!.read()),
-      [2, 4, 3],
-    );
-    expectExact(y, expected);
-    tf.dispose([x, y, expected]);
+    const fused = tf.reshape(tf.fused.matMul({ a: tf.reshape(x, [8, 5]) as tf.Tensor2D, b: layer.weight.read() as tf.Tensor2D, bias: layer.bias!.read() }), [2, 4, 3]);
+    expectExact(y, fused);
+    // The reference in float64 from the definition y[r][o] = b[o] + Σ_i x[r][i]·W[i][o] (W is [in, out]).
+    // Tolerance: float32 rounding of a 6-term sum of values below 1, in any order.
+    const xs = values(x), ws = values(layer.weight.read()), bs = values(layer.bias!.read());
+    const data = Array.from({ length: 8 * 3 }, (_, k) => {
+      const r = Math.floor(k / 3), o = k % 3;
+      let sum = bs[o]!;
+      for (let i = 0; i < 5; i++) sum += xs[r * 5 + i]! * ws[i * 3 + o]!;
+      return sum;
+    });
+    expectClose(y, { data, shape: [2, 4, 3] }, { rtol: 1e-6, atol: 1e-6 });
+    tf.dispose([x, y, fused]);
     layer.dispose();
   });
 
@@ -47,7 +54,7 @@ describe.each(BACKENDS)('Linear on %s', (backend) => {
     const layer = new Linear(4, 2, { bias: false });
     const x = rand([4], 3);
     const y = layer.forward(x);
-    const expected = tf.reshape(tf.matMul(tf.reshape(x, [1, 4]), layer.weight.read(), false, true), [2]);
+    const expected = tf.reshape(tf.matMul(tf.reshape(x, [1, 4]), layer.weight.read()), [2]);
     expectExact(y, expected);
     tf.dispose([x, y, expected]);
     layer.dispose();

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDiffusionComponents, diffusionParameterCounts, generateImage, withParameterInit, Linear, type DiffusionComponents } from '../../../src/index.js';
+import { createDiffusionComponents, DeviceBudgetExceededError, diffusionParameterCounts, generateImage, memory, withParameterInit, Linear, type DiffusionComponents } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
 
 function countParameters(c: DiffusionComponents): Record<string, number> {
@@ -70,6 +70,22 @@ describe.each(BACKENDS)('zoo diffusion pipeline on %s', (backend) => {
     });
     disposeComponents(onDevice);
     disposeComponents(onHost);
+  });
+
+  it('refuses a resident pipeline past the device budget before making any weight', () => {
+    const before = tf.memory().numTensors;
+    if (backend === 'wasm') {
+      // The default wasm budget (below the 4 GiB heap cap) refuses xl's 4.7 GB of float32 weights.
+      expect(() => createDiffusionComponents('xl')).toThrow(DeviceBudgetExceededError);
+    } else {
+      memory.setDeviceBudget(diffusionParameterCounts('tiny').total * 2);
+      try {
+        expect(() => createDiffusionComponents('tiny')).toThrow(/zoo pipeline "tiny".*tier: 'host'/s);
+      } finally {
+        memory.setDeviceBudget(undefined);
+      }
+    }
+    expect(tf.memory().numTensors).toBe(before);
   });
 
   it('withParameterInit restores the default init after it returns and after it throws', () => {

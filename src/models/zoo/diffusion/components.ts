@@ -1,5 +1,7 @@
 import { InvalidArgumentError } from '../../../errors.js';
+import { memory } from '../../../runtime/memory.js';
 import { withParameterInit } from '../../initContext.js';
+import { diffusionParameterCounts } from './parameterCount.js';
 import { FluxDenoiser } from './Denoiser.js';
 import { DIFFUSION_SIZE_NAMES, DIFFUSION_SIZES, type DiffusionSizeName } from './sizes.js';
 import { ZooTextEncoder } from './TextEncoder.js';
@@ -25,6 +27,14 @@ export function createDiffusionComponents(size: DiffusionSizeName, options: Crea
     throw new InvalidArgumentError(`Unknown zoo size ${JSON.stringify(size)}. Sizes: ${DIFFUSION_SIZE_NAMES.join(', ')}.`);
   }
   const { tier = 'device', seed = 0 } = options;
+  // Refused before the first weight is made, rather than half built (or, on wasm, past the heap cap).
+  if (tier === 'device') {
+    memory.assertDeviceBudget(
+      diffusionParameterCounts(size).total * 4,
+      `the zoo pipeline "${size}" with every weight resident`,
+      `Generate it on the host (createDiffusionComponents("${size}", { tier: 'host' })) and apply group offloading to its components.`,
+    );
+  }
   // One seed per component, so that a component's weights do not depend on the others' sizes.
   const textEncoder = withParameterInit({ tier, seed: seed * 3 + 1 }, () => new ZooTextEncoder({ ...config.textEncoder }));
   const denoiser = withParameterInit({ tier, seed: seed * 3 + 2 }, () => new FluxDenoiser({ ...config.denoiser, textDim: textEncoder.dim }));

@@ -9,3 +9,4 @@ export { DIFFUSION_SIZES, DIFFUSION_SIZE_NAMES, type DiffusionSize, type Diffusi
 export { diffusionParameterCounts, type DiffusionParameterCounts } from './parameterCount.js';
 export { createDiffusionComponents, type DiffusionComponents, type CreateDiffusionOptions } from './components.js';
 export { generateImage, type GenerateOptions } from './generate.js';
+export { DiffusionPipeline } from './DiffusionPipeline.js';

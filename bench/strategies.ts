@@ -1,0 +1,245 @@
+/**
+ * The `strategies` benchmark: the Flux-style table of BENCHMARKS.md on the zoo diffusion pipeline. Every
+ * strategy is applied to the same three components (text encoder, denoiser, VAE decoder), one image is
+ * generated untimed (streams record their order, XNNPACK packs), one timed, and the strategy is removed
+ * again; the variants take turns round by round, so that the machine's drift hits them all alike.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import {
+  applyGroupOffloading,
+  DiffusionPipeline,
+  events,
+  memory,
+  type DiffusionComponents,
+  type DiffusionSizeName,
+  type GroupOffloadingOptions,
+  type TransferEvent,
+} from '../src/index.js';
+import { maxAbsDiff, median, target, type BenchContext, type Benchmark, type SectionResult, type Target } from './framework.js';
+import { measureUploadCost } from './uploadCost.js';
+
+interface StrategyVariant {
+  name: string;
+  /** Whether the strategy moves weights onto the device during a run (then it has a transfer floor). */
+  moves: boolean;
+  /** Applies the strategy through the pipeline's switches, as a user would. */
+  apply(p: DiffusionPipeline, scratch: string): void;
+  /** Its removal leaves the decoded (rounded) weights: the exact ones are put back after it. */
+  lossy?: boolean;
+}
+
+const COMPONENTS = ['textEncoder', 'denoiser', 'vae'] as const;
+
+const BLOCK = { offloadType: 'block_level', numBlocksPerGroup: 1 } as const;
+const LEAF = { offloadType: 'leaf_level' } as const;
+
+/** Group offloading of every component; to disk, each component in a folder of its own. */
+function group(p: DiffusionPipeline, options: GroupOffloadingOptions, scratch?: string): void {
+  if (scratch === undefined) return p.enableGroupOffload(options);
+  for (const name of COMPONENTS) applyGroupOffloading(p.components[name], { ...options, offloadToDiskPath: join(scratch, name) });
+}
+
+function cast(p: DiffusionPipeline, storageDtype: 'float8_e4m3fn' | 'bfloat16'): void {
+  for (const name of COMPONENTS) p.enableLayerwiseCasting(name, { storageDtype });
+}
+
+export const OFFLOADING_VARIANTS: readonly StrategyVariant[] = [
+  { name: 'resident', moves: false, apply: () => {} },
+  { name: 'model offload', moves: true, apply: (p) => p.enableModelCpuOffload() },
+  { name: 'sequential offload', moves: true, apply: (p) => p.enableSequentialCpuOffload() },
+  { name: 'group block(1)', moves: true, apply: (p) => group(p, BLOCK) },
+  { name: 'group block(1) + stream', moves: true, apply: (p) => group(p, { ...BLOCK, useStream: true }) },
+  { name: 'group leaf', moves: true, apply: (p) => group(p, LEAF) },
+  { name: 'group leaf + stream', moves: true, apply: (p) => group(p, { ...LEAF, useStream: true }) },
+  { name: 'disk block(1)', moves: true, apply: (p, scratch) => group(p, BLOCK, scratch) },
+  { name: 'disk block(1) + stream', moves: true, apply: (p, scratch) => group(p, { ...BLOCK, useStream: true }, scratch) },
+];
+
+export const CASTING_VARIANTS: readonly StrategyVariant[] = [
+  { name: 'resident', moves: false, apply: () => {} },
+  { name: 'casting fp8 (e4m3fn)', moves: false, lossy: true, apply: (p) => cast(p, 'float8_e4m3fn') },
+  { name: 'casting bf16', moves: false, lossy: true, apply: (p) => cast(p, 'bfloat16') },
+  {
+    name: 'casting fp8 + group leaf + stream',
+    moves: true,
+    lossy: true,
+    apply(p) {
+      cast(p, 'float8_e4m3fn');
+      group(p, { ...LEAF, useStream: true });
+    },
+  },
+];
+
+interface Measured {
+  ms: number[];
+  peakDeviceBytes: number;
+  hostBytes: number;
+  onloadBytes: number;
+  maxAbsDiff: number;
+}
+
+export interface StrategiesOptions {
+  size: DiffusionSizeName;
+  steps: number;
+  rounds: number;
+}
+
+/** Generates one image per variant per round (after one untimed image each), interleaved round by round. */
+function measure(variants: readonly StrategyVariant[], p: DiffusionPipeline, o: StrategiesOptions, ctx: BenchContext): Map<string, Measured> {
+  const c = p.components;
+  // generate() ends with maybeFreeModelHooks, as a pipeline call does: model offload leaves the device empty.
+  const gen = (): tf.Tensor => p.generate({ steps: o.steps, seed: 7 });
+  const reference = gen();
+  const scratch = mkdtempSync(join(os.tmpdir(), 'memhooks-bench-strategies-'));
+  const results = new Map<string, Measured>(variants.map((v) => [v.name, { ms: [], peakDeviceBytes: 0, hostBytes: 0, onloadBytes: 0, maxAbsDiff: 0 }]));
+  const exact = variants.some((v) => v.lossy) ? snapshot(c) : undefined;
+  // Bytes moved onto the device: every onload, plus prefetches that uploaded straight away (a prefetch
+  // staged on the worker is counted by the onload that completes it).
+  let onloaded = 0;
+  const onOnload = (e: TransferEvent): void => {
+    onloaded += e.bytes;
+  };
+  const onPrefetch = (e: TransferEvent): void => {
+    if (e['staged'] !== true) onloaded += e.bytes;
+  };
+  events.on('onload', onOnload);
+  events.on('prefetch', onPrefetch);
+  try {
+    for (let round = 0; round < o.rounds; round++) {
+      for (const v of variants) {
+        const r = results.get(v.name)!;
+        v.apply(p, scratch);
+        try {
+          tf.dispose(gen());
+          onloaded = 0;
+          const t0 = performance.now();
+          const { result: image, peakDeviceBytes } = memory.track(gen);
+          image.dataSync();
+          r.ms.push(performance.now() - t0);
+          r.peakDeviceBytes = Math.max(r.peakDeviceBytes, peakDeviceBytes);
+          r.hostBytes = Math.max(r.hostBytes, memory.stats().hostBytes);
+          r.onloadBytes = onloaded;
+          r.maxAbsDiff = Math.max(r.maxAbsDiff, maxAbsDiff(image, reference));
+          image.dispose();
+        } finally {
+          p.removeAllHooks();
+          if (v.lossy) exact!.restore();
+        }
+      }
+      ctx.log(`round ${round + 1}/${o.rounds}`);
+    }
+  } finally {
+    events.off('onload', onOnload);
+    events.off('prefetch', onPrefetch);
+    reference.dispose();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return results;
+}
+
+/**
+ * Exact host copies of every weight, to undo the rounding that removing a casting strategy leaves (it is
+ * lossy once). Kept on the host so that they do not count in any variant's device peak.
+ */
+function snapshot(c: DiffusionComponents): { restore(): void } {
+  const saved = COMPONENTS.flatMap((name) => c[name].parameters().map((p) => [p, p.read().dataSync().slice()] as const));
+  return {
+    restore: () =>
+      saved.forEach(([p, data]) => {
+        const t = tf.tensor(data, p.shape as number[], p.dtype);
+        p.assign(t);
+        t.dispose();
+      }),
+  };
+}
+
+const MB = 1e6;
+
+function section(
+  id: string,
+  title: string,
+  description: string,
+  variants: readonly StrategyVariant[],
+  results: Map<string, Measured>,
+  msPerByte: number,
+  steps: number,
+  tolerance: number,
+  targets: (m: Record<string, number>) => Target[],
+): SectionResult {
+  const resident = results.get('resident')!;
+  const residentMs = median(resident.ms);
+  const metrics: Record<string, number> = { residentMsPerImage: residentMs };
+  let worst = 0;
+  const rows = variants.map((v) => {
+    const r = results.get(v.name)!;
+    const ms = median(r.ms);
+    // Per round ratios to the resident image of the same round, then their median: drift cancels.
+    const ratio = median(r.ms.map((t, i) => t / resident.ms[i]!));
+    // Floor on a single-threaded backend: compute plus the serial transfer of the bytes this strategy moved.
+    const floor = residentMs + r.onloadBytes * msPerByte;
+    const efficiency = v.moves ? floor / ms : NaN;
+    const key = v.name.replace(/[^a-z0-9]+/gi, '_');
+    metrics[`ratio_${key}`] = ratio;
+    metrics[`peakDeviceMB_${key}`] = r.peakDeviceBytes / MB;
+    if (v.moves) metrics[`efficiency_${key}`] = efficiency;
+    worst = Math.max(worst, r.maxAbsDiff);
+    return [
+      v.name,
+      ms / steps,
+      ratio,
+      v.moves ? efficiency : '—',
+      r.peakDeviceBytes / MB,
+      r.hostBytes / MB,
+      r.onloadBytes / MB,
+      r.maxAbsDiff,
+    ];
+  });
+  return {
+    id,
+    title,
+    description,
+    table: {
+      columns: ['strategy', 'ms per step', 'ratio to resident', 'efficiency', 'peak device MB', 'host MB', 'MB onloaded per image', 'max abs diff'],
+      rows,
+    },
+    samples: Object.fromEntries([...results].map(([k, r]) => [k, r.ms.map((x) => x * 1e6)])),
+    metrics,
+    targets: targets(metrics),
+    check: { maxAbsDiff: worst, tolerance, against: 'the resident pipeline', leakedTensors: 0 },
+  };
+}
+
+export const strategiesBenchmark: Benchmark = {
+  name: 'strategies',
+  description: 'Every strategy on the zoo diffusion pipeline: time per step, ratio to resident, efficiency, peak device MB, host MB',
+  async run(ctx: BenchContext) {
+    const size: DiffusionSizeName = ctx.smoke ? 'tiny' : (ctx.size ?? 'small');
+    const o: StrategiesOptions = { size, steps: 2, rounds: ctx.smoke ? 1 : Math.min(ctx.runs, 5) };
+    const msPerByte = measureUploadCost(ctx.smoke ? 1 : 8) / 2 ** 20;
+    const p = DiffusionPipeline.create(size, { seed: 0 });
+    const before = tf.memory().numTensors;
+    try {
+      ctx.log(`zoo pipeline "${size}": ${o.steps} steps per image, ${o.rounds} rounds`);
+      const offloading = measure(OFFLOADING_VARIANTS, p, o, ctx);
+      const casting = measure(CASTING_VARIANTS, p, o, ctx);
+      const leaked = tf.memory().numTensors - before;
+      const common =
+        `Zoo pipeline "${size}" (${o.steps} Euler steps, then the VAE), one image per variant per round after an untimed one, ${o.rounds} rounds interleaved. ` +
+        `Efficiency = floor / measured, floor = resident time + bytes onloaded × the upload cost measured in this run (${(msPerByte * 2 ** 20).toFixed(2)} ms per MiB: copy into the backend and, on wasm, XNNPACK's re-pack), the single-thread floor of BENCHMARKS.md. ` +
+        'Peak device MB from memory.track; host MB is what memhooks holds in host memory.';
+      const sections = [
+        section('offloading', 'Offloading (bitwise)', common, OFFLOADING_VARIANTS, offloading, msPerByte, o.steps, 0, () => []),
+        section('casting', 'Layerwise casting (lossy)', common, CASTING_VARIANTS, casting, msPerByte, o.steps, 0.5, (m) => [
+          target('fp8 + group leaf + stream, time / resident', m['ratio_casting_fp8_group_leaf_stream']!, 1.1, '×'),
+        ]),
+      ];
+      for (const s of sections) s.check.leakedTensors = leaked;
+      return { name: 'strategies', title: 'strategies: every strategy on the zoo diffusion pipeline', sections };
+    } finally {
+      p.dispose();
+    }
+  },
+};

@@ -1,0 +1,69 @@
+import { FORMATS, type Format, type LowPrecisionDtype } from './formats.js';
+
+/**
+ * Low-precision code → float32 bit pattern. Every code of these formats is exactly representable in
+ * float32, so decoding is exact. NaN codes decode to a quiet float32 NaN (the payload is not kept).
+ */
+export function decodeBits(code: number, f: Format): number {
+  const M = f.mantissaBits;
+  const sign = ((code >>> (f.bits - 1)) & 1) << 31;
+  const expMax = (1 << f.exponentBits) - 1;
+  const exp = (code >>> M) & expMax;
+  const mant = code & ((1 << M) - 1);
+  if (f.hasInfinity && exp === expMax) return (mant === 0 ? sign | 0x7f800000 : sign | 0x7fc00000) >>> 0;
+  if (!f.hasInfinity && (code & ~(1 << (f.bits - 1))) === (1 << (f.bits - 1)) - 1) return (sign | 0x7fc00000) >>> 0;
+  if (exp !== 0) return (sign | ((exp - f.bias + 127) << 23) | (mant << (23 - M))) >>> 0;
+  if (mant === 0) return sign >>> 0;
+  // Subnormal: mant · 2^(1 − bias − M). Normalise it: the top set bit becomes the implicit one.
+  const top = 31 - Math.clz32(mant);
+  const exp32 = top + 1 - f.bias - M + 127;
+  if (exp32 <= 0) {
+    // Still subnormal in float32 (bfloat16 shares float32's exponent range): scale onto float32's grid.
+    return (sign | (mant << (1 - f.bias - M + 149))) >>> 0;
+  }
+  return (sign | (exp32 << 23) | (((mant ^ (1 << top)) << (23 - top)) & 0x7fffff)) >>> 0;
+}
+
+const tables = new Map<LowPrecisionDtype, Uint32Array>();
+
+/** float32 bit patterns of every code (256 or 65,536 entries), built once per dtype. */
+export function decodeTable(dtype: LowPrecisionDtype): Uint32Array {
+  let table = tables.get(dtype);
+  if (table === undefined) {
+    const f = FORMATS[dtype];
+    table = new Uint32Array(1 << f.bits);
+    for (let c = 0; c < table.length; c++) table[c] = decodeBits(c, f);
+    tables.set(dtype, table);
+  }
+  return table;
+}
+
+/** One code → its float32 value. */
+export function decodeValue(dtype: LowPrecisionDtype, code: number): number {
+  scratchBits[0] = decodeTable(dtype)[code]!;
+  return scratch[0]!;
+}
+const scratch = new Float32Array(1);
+const scratchBits = new Uint32Array(scratch.buffer);
+
+/**
+ * Decodes `codes[start..end)` into `out[start..end)` (float32). Pure and allocation-free after the first
+ * call per dtype, so a worker thread can run it over SharedArrayBuffer views. bfloat16 is a shift; the
+ * others read a lookup table (256 entries for fp8, 65,536 = 256 KiB for float16).
+ */
+export function decodeInto(
+  dtype: LowPrecisionDtype,
+  codes: Uint16Array | Uint8Array,
+  out: Float32Array,
+  start = 0,
+  end = codes.length,
+): Float32Array {
+  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
+  if (dtype === 'bfloat16') {
+    for (let i = start; i < end; i++) bits[i] = codes[i]! << 16;
+    return out;
+  }
+  const table = decodeTable(dtype);
+  for (let i = start; i < end; i++) bits[i] = table[codes[i]!]!;
+  return out;
+}

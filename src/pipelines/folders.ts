@@ -1,0 +1,136 @@
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../errors.js';
+import { writeFileAtomicSync } from '../io/atomicWrite.js';
+import { CONFIG_NAME, configOf, readConfig, resolveModuleClass } from '../io/checkpoints/config.js';
+import { deviceMapHandleOf, fromPretrained, type FromPretrainedOptions } from '../io/checkpoints/fromPretrained.js';
+import type { MaxMemory } from '../strategies/device-map/types.js';
+import { savePretrained, type SavePretrainedOptions } from '../io/checkpoints/savePretrained.js';
+import { parseStrictJson } from '../io/safetensors/strictJson.js';
+import type { Module } from '../models/Module.js';
+import { describeValue } from '../models/paths.js';
+import type { Components } from './components.js';
+
+export const MODEL_INDEX_NAME = 'model_index.json';
+
+/**
+ * model_index.json, as diffusers writes it: the pipeline class, and per component the library and class
+ * that build it (here always "memhooks" and the component's @module class name).
+ */
+export interface ModelIndex {
+  _class_name: string;
+  _memhooks_format: 1;
+  [component: string]: string | number | [string, string];
+}
+
+export interface PipelineFromPretrainedOptions {
+  /** Components to use as given instead of loading their folders (diffusers' `unet=unet` arguments). */
+  components?: Record<string, Module>;
+  /** Options for each loaded component's fromPretrained (deviceMap, maxMemory, offloadFolder, weightsName). */
+  componentOptions?: Record<string, FromPretrainedOptions>;
+  /** Pipeline-level placement of whole components: 'balanced' (needs maxMemory) or a backend name. */
+  deviceMap?: 'balanced' | string;
+  /** Budgets for deviceMap 'balanced': backend names and 'host', e.g. { wasm: '2GB', cpu: '4GB', host: '16GB' }. */
+  maxMemory?: MaxMemory;
+}
+
+/**
+ * Writes one sub-folder per component (Module.savePretrained's layout) and model_index.json last, so a
+ * folder with an index is complete. Every component's config is checked before anything is written.
+ */
+export function savePipelineFolder(className: string, components: Components, dir: string, options: SavePretrainedOptions = {}): ModelIndex {
+  if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError(`savePretrained(dir) needs a folder path, got ${describeValue(dir)}.`);
+  const index: ModelIndex = { _class_name: className, _memhooks_format: 1 };
+  for (const [name, m] of Object.entries(components)) {
+    try {
+      index[name] = ['memhooks', configOf(m)._class_name];
+    } catch (cause) {
+      throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Pipeline component "${name}" cannot be saved; nothing was written.`, { cause });
+    }
+  }
+  mkdirSync(dir, { recursive: true });
+  for (const [name, m] of Object.entries(components)) savePretrained(m, join(dir, name), options);
+  writeFileAtomicSync(join(dir, MODEL_INDEX_NAME), JSON.stringify(index, null, 2) + '\n');
+  return index;
+}
+
+/** Reads and checks model_index.json; returns the pipeline class name and the component → class names. */
+export function readModelIndex(dir: string): { className: string; classes: Map<string, string> } {
+  const path = join(dir, MODEL_INDEX_NAME);
+  let index: Record<string, unknown>;
+  try {
+    const text = readFileSync(path, 'utf8');
+    parseStrictJson(text);
+    index = JSON.parse(text) as Record<string, unknown>;
+  } catch (cause) {
+    throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Could not read ${path}: a pipeline folder needs the model_index.json that pipeline.savePretrained(dir) writes.`, { cause });
+  }
+  if (typeof index?._class_name !== 'string') {
+    throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `${path} has no "_class_name" string; it was not written by pipeline.savePretrained.`);
+  }
+  const classes = new Map<string, string>();
+  for (const [key, value] of Object.entries(index)) {
+    if (key.startsWith('_')) continue;
+    if (!Array.isArray(value) || value.length !== 2 || typeof value[1] !== 'string') {
+      throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `${path}: component "${key}" must be ["<library>", "<class name>"], got ${JSON.stringify(value)}.`);
+    }
+    classes.set(key, value[1]);
+  }
+  return { className: index._class_name, classes };
+}
+
+/**
+ * Loads every component of a pipeline folder that `given` does not supply. Everything that can be checked
+ * without loading (component names, folders, classes) is checked first; a load that fails disposes the
+ * components loaded before it, so nothing half-loaded stays allocated.
+ */
+export async function loadPipelineComponents(dir: string, options: PipelineFromPretrainedOptions): Promise<{ components: Components; loaded: Components }> {
+  const { classes } = readModelIndex(dir);
+  const given = options.components ?? {};
+  const perComponent = options.componentOptions ?? {};
+  for (const name of [...Object.keys(given), ...Object.keys(perComponent)]) {
+    if (!classes.has(name)) {
+      throw new InvalidArgumentError(`fromPretrained: "${name}" is no component of the pipeline saved in ${dir}. Its components: ${[...classes.keys()].join(', ')}.`);
+    }
+  }
+  const toLoad = [...classes].filter(([name]) => given[name] === undefined);
+  for (const [name, className] of toLoad) {
+    const folder = join(dir, name);
+    if (!existsSync(folder) || !statSync(folder).isDirectory() || !existsSync(join(folder, CONFIG_NAME))) {
+      throw new MemhooksError(ERROR_CODES.CHECKPOINT_MISMATCH, `Pipeline component "${name}" has no folder ${folder} with a ${CONFIG_NAME}. Save the pipeline again, or pass the component yourself: fromPretrained(dir, { components: { ${name}: model } }).`);
+    }
+    try {
+      const saved = readConfig(folder)._class_name;
+      if (saved !== className) throw new Error(`model_index.json names "${className}" but ${join(folder, CONFIG_NAME)} names "${saved}"`);
+      resolveModuleClass(className, undefined);
+    } catch (cause) {
+      throw new MemhooksError(ERROR_CODES.UNKNOWN_MODULE_CLASS, `Pipeline component "${name}" cannot be built; nothing was loaded.`, { cause });
+    }
+  }
+  const placing = options.deviceMap !== undefined;
+  if (placing) {
+    const mapped = Object.keys(perComponent).filter((n) => perComponent[n]?.deviceMap !== undefined);
+    if (mapped.length > 0) {
+      throw new InvalidArgumentError(`fromPretrained: a pipeline-level deviceMap places whole components, so componentOptions cannot also give ${mapped.map((n) => `"${n}"`).join(', ')} a deviceMap. Use one or the other.`);
+    }
+  }
+  const loaded: Components = {};
+  try {
+    for (const [name] of toLoad) {
+      try {
+        // With a pipeline-level placement each component is loaded onto the host first (never onto a device
+        // it will not run on), then placed whole.
+        const opts = placing ? { ...perComponent[name], deviceMap: { '': 'host' } } : perComponent[name];
+        loaded[name] = await fromPretrained<Module>(undefined, join(dir, name), opts);
+        if (placing) deviceMapHandleOf(loaded[name]!)?.remove();
+      } catch (cause) {
+        throw new MemhooksError(ERROR_CODES.CHECKPOINT_MISMATCH, `Loading pipeline component "${name}" from ${join(dir, name)} failed; the components loaded before it were released.`, { cause });
+      }
+    }
+  } catch (error) {
+    for (const m of Object.values(loaded)) m.dispose();
+    throw error;
+  }
+  // The index's order, whether a component was loaded or given.
+  return { components: Object.fromEntries([...classes.keys()].map((name) => [name, given[name] ?? loaded[name]!])), loaded };
+}

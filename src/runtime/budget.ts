@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ERROR_CODES, MemhooksError } from '../errors.js';
+import { brand } from '../models/brand.js';
+import { formatBytes } from './format.js';
+import { parseSize, type Size } from './size.js';
+
+/** The wasm backend's heap can never pass 4 GiB (65536 pages of 64 KiB). */
+export const WASM_HEAP_CAP = 4 * 2 ** 30;
+
+/**
+ * The budget in force on wasm when none was set. A failed wasm allocation does not throw: malloc returns 0
+ * and the backend writes the tensor over the start of the heap (tfjs-notes §2). The tracked bytes do not
+ * include XNNPACK's packed copy of each resident matmul weight (up to 1× those weights again) nor kernel
+ * temporaries, so the default leaves 1 GiB of the cap for them.
+ */
+export const DEFAULT_WASM_DEVICE_BUDGET = 3 * 2 ** 30;
+
+// Process-global so that both builds of memhooks in one process enforce one budget.
+const KEY = Symbol.for('memhooks.deviceBudget');
+const state = ((globalThis as Record<symbol, unknown>)[KEY] ??= { bytes: undefined }) as { bytes: number | undefined };
+
+/** Sets the device budget (bytes or a size string); undefined clears it (the wasm default applies again). */
+export function setDeviceBudget(size: Size | undefined): void {
+  state.bytes = size === undefined ? undefined : parseSize(size, 'device budget');
+}
+
+/** The budget in force on the active backend, or undefined when there is none. */
+export function deviceBudget(): number | undefined {
+  if (state.bytes !== undefined) return state.bytes;
+  return tf.getBackend() === 'wasm' ? DEFAULT_WASM_DEVICE_BUDGET : undefined;
+}
+
+export class DeviceBudgetExceededError extends MemhooksError {
+  constructor(message: string, readonly bytesNeeded: number, readonly budget: number) {
+    super(ERROR_CODES.DEVICE_BUDGET_EXCEEDED, message);
+  }
+}
+
+// Errors thrown by the other build of memhooks in one process pass instanceof checks too.
+brand(DeviceBudgetExceededError, 'error.DeviceBudgetExceededError');
+
+/**
+ * Throws before anything is allocated when putting `bytes` more on the device (which holds `deviceBytes`
+ * now) would pass the budget. `what` names the module or group; `advice` says what to do.
+ */
+export function assertDeviceBudget(bytes: number, deviceBytes: number, what: string, advice: string): void {
+  const budget = deviceBudget();
+  if (budget === undefined || deviceBytes + bytes <= budget) return;
+  const source = state.bytes === undefined ? `the default wasm budget (${formatBytes(budget)}, below the 4 GiB heap cap)` : `the device budget of ${formatBytes(budget)}`;
+  throw new DeviceBudgetExceededError(
+    `Onloading ${what} needs ${formatBytes(bytes)} (${bytes} bytes) on the device, which already holds ${formatBytes(deviceBytes)}: ` +
+      `that would pass ${source}. Nothing was allocated. ${advice} Or raise the budget with memory.setDeviceBudget(size).`,
+    bytes,
+    budget,
+  );
+}

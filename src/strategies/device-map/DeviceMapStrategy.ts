@@ -1,0 +1,154 @@
+import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { HookRegistry, type HookHandle } from '../../hooks/HookRegistry.js';
+import type { Module } from '../../models/Module.js';
+import type { DiskRef, Parameter } from '../../models/Parameter.js';
+import { ParameterLeases } from '../cpu-offload/ParameterLeases.js';
+import { DEVICE_MAP, offloadingConflicts } from '../group-offloading/names.js';
+import { applyStrategy, strategy } from '../registry.js';
+import { Strategy, type StrategyHandle, type Undo } from '../Strategy.js';
+import { backendOf, moveToBackend, withBackend } from './backends.js';
+import { isComputeDevice } from './devices.js';
+import { BackendHook, DEVICE_MAP_BACKEND_HOOK, DEVICE_MAP_DISK_HOOK, DEVICE_MAP_ONLOAD_HOOK, DiskOnloadHook, HostOnloadHook } from './hooks.js';
+import { removeOffloadFiles, writeOffloadFile } from './disk.js';
+import { entryFor, validateDeviceMap } from './placement.js';
+import type { Device, DeviceMap } from './types.js';
+
+export interface DispatchOptions {
+  /** Folder for weights the map puts on 'disk'. */
+  offloadFolder?: string;
+}
+
+interface DeviceMapOptions extends DispatchOptions {
+  deviceMap: DeviceMap;
+}
+
+/** Where a parameter was before dispatch, so that remove() puts it back exactly. */
+interface Snapshot {
+  param: Parameter;
+  backend: string | undefined;
+  diskRef: DiskRef | undefined;
+}
+
+/**
+ * accelerate's dispatch_model as a strategy: places every weight where the map says and attaches the hooks
+ * the map implies. Compute devices ('device' = the backend active at dispatch, or a backend name) hold
+ * their weights there and, when the map uses more than one backend, run their forward on it; 'host'
+ * weights stay in host memory and 'disk' weights in files (offloadFolder, or the checkpoint they were loaded
+ * from), both onloaded for their module's forward only.
+ */
+@strategy(DEVICE_MAP)
+export class DeviceMapStrategy extends Strategy<DeviceMapOptions> {
+  override readonly conflictsWith = offloadingConflicts(DEVICE_MAP);
+
+  override validate(module: Module, options: DeviceMapOptions): void {
+    validateDeviceMap(module, options?.deviceMap, { offloadFolder: options?.offloadFolder });
+    const map = options.deviceMap;
+    const cast = module.namedParameters().filter(([name, p]) => map[entryFor(map, name)!] === 'disk' && p.storageDtype !== p.dtype);
+    if (cast.length > 0) {
+      throw new MemhooksError(
+        ERROR_CODES.INVALID_DEVICE_MAP,
+        `dispatchModel: ${cast.map(([n]) => JSON.stringify(n)).join(', ')} are stored in low precision and mapped to 'disk'; apply the device map before layerwise casting.`,
+      );
+    }
+  }
+
+  override apply(module: Module, options: DeviceMapOptions): Undo {
+    const map = options.deviceMap;
+    const home = tf.getBackend();
+    const backendFor = (d: Device) => (d === 'device' ? home : d);
+    const params = module.namedParameters();
+    const snapshots: Snapshot[] = params.map(([, p]) => ({ param: p, backend: p.isResident ? backendOf(p.read()) : undefined, diskRef: p.diskRef }));
+    const handles: HookHandle[] = [];
+    const leases = new ParameterLeases();
+    const diskCounts = new Map<Parameter, number>();
+    const written: string[] = [];
+    const undo = (): void => {
+      for (const h of handles.reverse()) h.remove();
+      leases.clear();
+      diskCounts.clear();
+      restore(snapshots);
+      removeOffloadFiles(written);
+    };
+    try {
+      const placeOf = new Map<Parameter, Device>(params.map(([name, p]) => [p, map[entryFor(map, name)!]!]));
+      for (const [p, device] of placeOf) if (device !== 'disk') place(p, device === 'host' ? undefined : backendFor(device));
+      for (const [path, m] of module.namedModules()) {
+        const own = m.namedParameters({ recurse: false });
+        const host = own.map(([, p]) => p).filter((p) => placeOf.get(p) === 'host');
+        if (host.length > 0) handles.push(HookRegistry.checkIfExistsOrInitialize(m).registerHook(new HostOnloadHook(leases, host), DEVICE_MAP_ONLOAD_HOOK));
+        const disk = own.filter(([, p]) => placeOf.get(p) === 'disk');
+        if (disk.length > 0) handles.push(HookRegistry.checkIfExistsOrInitialize(m).registerHook(new DiskOnloadHook(diskCounts, toDisk(disk, path, options.offloadFolder!, written)), DEVICE_MAP_DISK_HOOK));
+      }
+      const backends = new Set(Object.values(map).filter(isComputeDevice).map(backendFor));
+      if (backends.size > 1 || (backends.size === 1 && !backends.has(home))) {
+        for (const [key, device] of Object.entries(map)) {
+          if (!isComputeDevice(device) || !isModulePath(module, key)) continue;
+          const m = module.getSubmodule(key);
+          handles.push(HookRegistry.checkIfExistsOrInitialize(m).registerHook(new BackendHook(backendFor(device)), DEVICE_MAP_BACKEND_HOOK));
+        }
+      }
+    } catch (error) {
+      undo();
+      throw error;
+    }
+    return { remove: undo };
+  }
+}
+
+/**
+ * Puts a module's disk-mapped weights on the disk tier: weights already there (loaded by fromPretrained
+ * with a reference into the checkpoint) keep their file; the others are written to the offload folder.
+ */
+function toDisk(own: Array<[string, Parameter]>, modulePath: string, folder: string, written: string[]): Array<[Parameter, DiskRef]> {
+  const fresh = own.filter(([, p]) => p.diskRef === undefined);
+  const refs = new Map<Parameter, DiskRef>();
+  if (fresh.length > 0) {
+    const file = writeOffloadFile(folder, modulePath, fresh);
+    written.push(file.path);
+    for (const [p, ref] of file.refs) refs.set(p, ref);
+  }
+  return own.map(([, p]) => {
+    const ref = p.diskRef ?? refs.get(p)!;
+    p.toDisk(ref);
+    return [p, ref];
+  });
+}
+
+function isModulePath(root: Module, key: string): boolean {
+  return root.namedModules().some(([p]) => p === key);
+}
+
+/** Puts a weight on a backend (uploading from the host, or moving between backends) or on the host. */
+function place(p: Parameter, backend: string | undefined): void {
+  if (backend === undefined) {
+    p.toHost();
+  } else if (p.isResident) {
+    moveToBackend(p.read(), backend);
+  } else {
+    withBackend(backend, () => p.toDevice());
+  }
+}
+
+function restore(snapshots: Snapshot[]): void {
+  for (const { param, backend, diskRef } of snapshots) {
+    if (param.isDisposed) continue;
+    param.dropHostCopy();
+    if (diskRef !== undefined) param.toDisk(diskRef);
+    else place(param, backend);
+  }
+}
+
+/**
+ * Places a model's weights as `deviceMap` says and attaches the hooks it implies (accelerate's
+ * dispatch_model). The map is checked completely first: unknown modules, uncovered parameters, unknown or
+ * uninitialized backends and 'disk' without an offloadFolder are refused with the offending keys listed,
+ * and nothing changes. remove() puts every weight back where it was.
+ *
+ * @example
+ * await useBackend('wasm'); await useBackend('cpu'); // both initialized; cpu active
+ * const handle = dispatchModel(model, { 'blocks.0': 'cpu', 'blocks.1': 'wasm', head: 'host' });
+ */
+export function dispatchModel(module: Module, deviceMap: DeviceMap, options: DispatchOptions = {}): StrategyHandle {
+  return applyStrategy(module, DEVICE_MAP, { ...options, deviceMap });
+}

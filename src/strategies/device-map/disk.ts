@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import type { HostArray } from '../../models/dtypes.js';
+import type { DiskRef, Parameter } from '../../models/Parameter.js';
+import { decodeValues, SafetensorsFile } from '../../io/safetensors/SafetensorsFile.js';
+import { saveSafetensorsSync, type SafetensorsEntry } from '../../io/safetensors/write.js';
+
+/**
+ * A reference to one float32/int32 tensor of a safetensors file, read back on demand (into a fresh array
+ * the parameter adopts). `convert` turns the file's values into the parameter's layout (a PyTorch layout
+ * when the file is a checkpoint). The file must stay as it is while the parameter lives on disk.
+ */
+export function safetensorsRef(path: string, name: string, convert?: (values: HostArray, shape: number[]) => HostArray): DiskRef {
+  return {
+    path,
+    read(): HostArray {
+      const file = SafetensorsFile.open(path);
+      try {
+        const info = file.info(name);
+        const values = decodeValues(info, file.readBytes(name), name, path);
+        return convert === undefined ? values : convert(values, info.shape);
+      } finally {
+        file.close();
+      }
+    },
+  };
+}
+
+/**
+ * Writes the disk-mapped weights of one module to `<offloadFolder>/device-map-<hash of the module path>.safetensors`
+ * (names made by the SDK, never taken from tensor names: reliability.md B2) and returns a reference per
+ * weight. The current values are read from the weight's tier (device or host).
+ */
+export function writeOffloadFile(folder: string, modulePath: string, params: Array<[string, Parameter]>): { path: string; refs: Map<Parameter, DiskRef> } {
+  mkdirSync(folder, { recursive: true });
+  const path = join(folder, `device-map-${createHash('sha256').update(modulePath).digest('hex').slice(0, 16)}.safetensors`);
+  const entries: Record<string, SafetensorsEntry> = Object.create(null);
+  for (const [key, p] of params) {
+    if (p.storageDtype !== p.dtype) {
+      throw new MemhooksError(ERROR_CODES.INVALID_DEVICE_MAP, `dispatchModel: parameter ${key} of module "${modulePath}" is stored as ${p.storageDtype}; put it on 'disk' before casting it (apply the device map first).`);
+    }
+    const values = (p.isResident ? p.read().dataSync() : p.hostData()) as HostArray;
+    entries[key] = { dtype: values instanceof Int32Array ? 'I32' : 'F32', shape: [...p.shape], data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
+  }
+  saveSafetensorsSync(path, entries, { format: 'memhooks-offload', module: modulePath });
+  return { path, refs: new Map(params.map(([key, p]) => [p, safetensorsRef(path, key)])) };
+}
+
+export function removeOffloadFiles(paths: Iterable<string>): void {
+  for (const p of paths) rmSync(p, { force: true });
+}

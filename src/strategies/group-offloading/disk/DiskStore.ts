@@ -1,0 +1,274 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { ERROR_CODES, MemhooksError } from '../../../errors.js';
+import type { HostArray } from '../../../models/dtypes.js';
+import type { DiskRef, Parameter } from '../../../models/Parameter.js';
+import { ledger } from '../../../runtime/ledger.js';
+import { acquireTransferWorker, type TransferLease } from '../../../runtime/transfer/TransferWorker.js';
+import { TransferControl } from '../../../runtime/transfer/protocol.js';
+import { StagingPool, type StagingSlot } from '../../../runtime/transfer/StagingPool.js';
+import type { ModuleGroup } from '../ModuleGroup.js';
+import type { GroupOffloadingConfig } from '../options.js';
+import type { GroupStore } from '../stores.js';
+import {
+  bytesOf,
+  checksumOf,
+  fileChangedError,
+  groupFileName,
+  packedLayout,
+  readGroupSync,
+  readManifest,
+  reuseIfMatching,
+  viewsOf,
+  writeGroupFile,
+  writeManifest,
+  type GroupFile,
+  type GroupRecord,
+  type Manifest,
+} from './groupFiles.js';
+
+interface InFlight {
+  slot: StagingSlot;
+  control: TransferControl;
+}
+
+/**
+ * Disk tier: each group's weights live in one safetensors file under offloadToDiskPath, written at apply
+ * (and verified by sha256 when reused), and checked on every read (size, mtime, inode, change time). Onloading
+ * reads the file into fresh memory (synchronously) or, with useStream, on the transfer worker into a
+ * staging slot ahead of use; the host then holds only the groups in flight.
+ */
+export class DiskStore implements GroupStore {
+  readonly tier = 'disk' as const;
+  private readonly files = new Map<ModuleGroup, GroupFile>();
+  private readonly staged = new Map<ModuleGroup, InFlight>();
+  /** Slots that back device tensors (cpu adopts typed arrays without copying), released at offload. */
+  private readonly held = new Map<ModuleGroup, StagingSlot>();
+  /** The dataId of each weight's upload, to notice a weight assigned while on the device. */
+  private readonly uploaded = new Map<Parameter, object>();
+  private readonly names = new Map<Parameter, string>();
+  /** One control block per staging slot, reused (the worker knows both by id once registered). */
+  private readonly controls = new Map<StagingSlot, TransferControl>();
+  private lease: TransferLease | undefined;
+  private pool: StagingPool | undefined;
+  private createdDir = false;
+  private createdManifest = false;
+  private closed = false;
+
+  constructor(
+    private readonly dir: string,
+    private readonly config: GroupOffloadingConfig,
+    private readonly groups: readonly ModuleGroup[],
+    paths: ReadonlyMap<Parameter, string>,
+  ) {
+    for (const g of groups) for (const p of g.params) this.names.set(p, paths.get(p)!);
+  }
+
+  /** Writes (or verifies and reuses) every group file and the manifest. Throws with nothing left behind. */
+  prepare(): void {
+    for (const g of this.groups) {
+      const lowp = g.params.find((p) => p.isLowPrecision);
+      if (lowp !== undefined) {
+        throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Disk offload of low-precision weights (${lowp.toString()}) is not supported yet. Apply group offloading to disk before layerwise casting is applied, or offload to the host.`);
+      }
+    }
+    try {
+      if (!fs.existsSync(this.dir)) {
+        fs.mkdirSync(this.dir, { recursive: true });
+        this.createdDir = true;
+      }
+      const listed = readManifest(this.dir);
+      const manifest: Manifest = { format: 'memhooks-group-offload', version: 1, groups: { ...(listed?.groups ?? {}) } };
+      for (const g of this.groups) {
+        const datas = g.params.map((p) => bytesOf(currentBytes(p)));
+        const record: GroupRecord = {
+          file: groupFileName(g.id),
+          checksum: checksumOf(datas),
+          tensors: g.params.map((p, i) => ({ name: this.names.get(p)!, dtype: p.dtype === 'int32' ? 'I32' : 'F32', shape: [...p.shape], byteLength: datas[i]!.byteLength })),
+        };
+        const path = join(this.dir, record.file);
+        const file = reuseIfMatching(path, listed?.groups[g.id], record) ?? writeGroupFile(path, record, datas);
+        if (file.created) ledger.diskBytes += file.size;
+        this.files.set(g, file);
+        manifest.groups[g.id] = record;
+      }
+      this.createdManifest = listed === undefined;
+      writeManifest(this.dir, manifest);
+    } catch (error) {
+      this.deleteCreated();
+      throw new MemhooksError(ERROR_CODES.WRITE_FAILED, `Group offloading could not write its files to ${this.dir}; the model is unchanged. Check that the folder is writable and has room for the weights.`, { cause: error });
+    }
+    if (this.config.useStream) {
+      const largest = Math.max(0, ...[...this.files.values()].map((f) => packedLayout(f.record).total));
+      this.pool = new StagingPool(largest, this.config.prefetchDepth + 1, !this.config.lowCpuMemUsage);
+      this.lease = acquireTransferWorker();
+    }
+  }
+
+  offloadInitial(group: ModuleGroup): void {
+    for (const p of group.params) p.toDisk(this.refFor(group, p));
+    group.state = 'offloaded';
+  }
+
+  onload(group: ModuleGroup): void {
+    this.upload(group, readGroupSync(this.files.get(group)!));
+  }
+
+  offload(group: ModuleGroup): void {
+    const file = this.files.get(group)!;
+    // A weight assigned while on the device: write the group again, so that the change is not lost.
+    if (group.params.some((p) => p.peek()?.dataId !== this.uploaded.get(p))) this.rewrite(group, file);
+    for (const p of group.params) {
+      p.toDisk(this.refFor(group, p));
+      this.uploaded.delete(p);
+    }
+    const slot = this.held.get(group);
+    if (slot !== undefined) {
+      this.held.delete(group);
+      this.releaseSlot(slot);
+    }
+    group.state = 'offloaded';
+  }
+
+  stage(group: ModuleGroup): 'staging' | 'skipped' {
+    const file = this.files.get(group)!;
+    const { at, total } = packedLayout(file.record);
+    const slot = this.pool?.acquire(total);
+    if (slot === undefined || this.lease === undefined) return 'skipped';
+    const ranges = file.record.tensors.flatMap((t, i) => [file.offsets[i]!, t.byteLength, at[i]!]);
+    let control = this.controls.get(slot);
+    if (control === undefined) this.controls.set(slot, (control = new TransferControl()));
+    const identity = { size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, ctimeMs: file.ctimeMs };
+    this.lease.read({ path: file.path, ...identity, ranges, buffer: slot.buffer, hash: false }, control);
+    this.staged.set(group, { slot, control });
+    group.state = 'staging';
+    return 'staging';
+  }
+
+  complete(group: ModuleGroup): number {
+    const flight = this.staged.get(group)!;
+    this.staged.delete(group);
+    const file = this.files.get(group)!;
+    let waited: number;
+    try {
+      waited = flight.control.wait(`reading group "${group.id}" from ${file.path}`);
+    } catch (error) {
+      this.releaseSlot(flight.slot);
+      group.state = 'offloaded';
+      const code = (error as { code?: string }).code;
+      if (code === ERROR_CODES.OFFLOAD_FILE_CHANGED && !(error as Error).message.startsWith('The offload file')) {
+        throw fileChangedError(file, `it was modified: ${(error as Error).message.replace(/^.*\((.*)\)\.$/s, '$1')}`);
+      }
+      throw error;
+    }
+    const views = viewsOf(file.record, flight.slot.buffer, 0, packedLayout(file.record).at);
+    this.upload(group, views);
+    // recordStream frees the slot as soon as the backend no longer reads it: right after a copying upload.
+    // A backend that adopted the arrays (cpu) reads the slot until the group is offloaded.
+    if (this.config.recordStream && !group.params.some((p) => adopts(p.peek()!, flight.slot.buffer))) this.releaseSlot(flight.slot);
+    else this.held.set(group, flight.slot);
+    return waited;
+  }
+
+  cancel(group: ModuleGroup): void {
+    const flight = this.staged.get(group);
+    if (flight !== undefined) {
+      this.staged.delete(group);
+      // The worker may still be writing into the slot: let it finish before the slot is reused.
+      try {
+        flight.control.wait(`reading group "${group.id}"`);
+      } catch {
+        // The transfer is dropped; its failure does not matter.
+      }
+      this.releaseSlot(flight.slot);
+    }
+    group.state = 'offloaded';
+  }
+
+  restore(group: ModuleGroup): void {
+    if (group.state === 'staging') this.cancel(group);
+    // Tensors uploaded from a staging slot may alias it (cpu): read the group again into memory of its own.
+    if (this.held.has(group)) this.offload(group);
+    if (group.state !== 'device') this.upload(group, readGroupSync(this.files.get(group)!));
+    for (const p of group.params) this.uploaded.delete(p);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const g of [...this.staged.keys()]) this.cancel(g);
+    // Slots still backing device tensors (cpu) are dropped when those groups are restored or disposed.
+    for (const slot of [...this.controls.keys()]) if (![...this.held.values()].includes(slot)) this.forgetSlot(slot);
+    this.pool?.close();
+    this.lease?.release();
+    this.deleteCreated();
+  }
+
+  /** Back to the pool; a slot the pool drops (lowCpuMemUsage) is dropped by the worker too. */
+  private releaseSlot(slot: StagingSlot): void {
+    this.pool!.release(slot);
+    if (this.config.lowCpuMemUsage || this.closed) this.forgetSlot(slot);
+  }
+
+  private forgetSlot(slot: StagingSlot): void {
+    const control = this.controls.get(slot);
+    this.controls.delete(slot);
+    this.lease?.forget(slot.buffer);
+    if (control !== undefined) this.lease?.forget(control.buffer);
+  }
+
+  private upload(group: ModuleGroup, views: HostArray[]): void {
+    group.params.forEach((p, i) => {
+      p.diskToDevice(views[i]!);
+      this.uploaded.set(p, p.peek()!.dataId);
+    });
+    group.state = 'device';
+  }
+
+  private refFor(group: ModuleGroup, p: Parameter): DiskRef {
+    const file = this.files.get(group)!;
+    const index = group.params.indexOf(p);
+    return { path: file.path, read: () => readGroupSync(file)[index]!.slice() };
+  }
+
+  private rewrite(group: ModuleGroup, file: GroupFile): void {
+    const datas = group.params.map((p) => bytesOf(p.peek()!.dataSync() as HostArray));
+    const record: GroupRecord = { ...file.record, checksum: checksumOf(datas) };
+    const fresh = writeGroupFile(file.path, record, datas);
+    if (!file.created) ledger.diskBytes += fresh.size;
+    else ledger.diskBytes += fresh.size - file.size;
+    this.files.set(group, fresh);
+    const manifest = readManifest(this.dir);
+    if (manifest !== undefined) writeManifest(this.dir, { ...manifest, groups: { ...manifest.groups, [group.id]: record } });
+  }
+
+  /** Deletes the files this application wrote (never the ones it reused), the manifest and folder if it created them. */
+  private deleteCreated(): void {
+    for (const file of this.files.values()) {
+      if (!file.created) continue;
+      fs.rmSync(file.path, { force: true });
+      ledger.diskBytes -= file.size;
+    }
+    this.files.clear();
+    if (this.createdManifest) fs.rmSync(join(this.dir, 'memhooks-offload-manifest.json'), { force: true });
+    if (this.createdDir) {
+      try {
+        fs.rmdirSync(this.dir);
+      } catch {
+        // Not empty: someone else put files there; leave it.
+      }
+    }
+  }
+}
+
+/** The bytes a weight holds now, without moving it. */
+function currentBytes(p: Parameter): HostArray {
+  return p.isResident ? (p.peek()!.dataSync() as HostArray) : p.hostData();
+}
+
+/** Whether the backend keeps `buffer` itself as the tensor's storage (cpu adopts typed arrays). */
+function adopts(t: tf.Tensor, buffer: SharedArrayBuffer): boolean {
+  const data = (tf.backend() as unknown as { data?: { get(id: object): { values?: ArrayBufferView } | undefined } }).data;
+  return data?.get(t.dataId)?.values?.buffer === buffer;
+}
