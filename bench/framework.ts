@@ -134,6 +134,8 @@ export interface BenchResult {
   name: string;
   title: string;
   sections: SectionResult[];
+  /** An SVG picture of the results, written beside them as `<name>.svg`. */
+  svg?: string;
 }
 
 export interface Benchmark {
@@ -198,9 +200,13 @@ export async function writeResults(dir: string, result: BenchResult, machine: Ma
   const json = join(dir, `${stem}.json`);
   const md = join(dir, `${stem}.md`);
   // Atomic: an interrupted run never leaves a half-written result beside the committed ones.
-  await writeFileAtomic(json, JSON.stringify({ ...result, machine, run }, null, 2) + '\n');
+  const { svg: _picture, ...data } = result;
+  await writeFileAtomic(json, JSON.stringify({ ...data, machine, run }, null, 2) + '\n');
   await writeFileAtomic(md, renderMarkdown(result, machine, run));
-  return [json, md];
+  if (result.svg === undefined) return [json, md];
+  const svg = join(dir, `${stem}.svg`);
+  await writeFileAtomic(svg, result.svg);
+  return [json, md, svg];
 }
 
 export function renderMarkdown(result: BenchResult, machine: MachineInfo, run: RunInfo): string {

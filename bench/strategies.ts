@@ -18,8 +18,10 @@ import {
   type GroupOffloadingOptions,
   type TransferEvent,
 } from '../src/index.js';
-import { maxAbsDiff, median, target, type BenchContext, type Benchmark, type SectionResult, type Target } from './framework.js';
+import { maxAbsDiff, median, type BenchContext, type Benchmark, type SectionResult, type Target } from './framework.js';
 import { measureUploadCost } from './uploadCost.js';
+import { scatterSvg, type ChartPoint } from './chart.js';
+import { upscalerSection } from './upscalerSection.js';
 
 interface StrategyVariant {
   name: string;
@@ -157,6 +159,8 @@ function snapshot(c: DiffusionComponents): { restore(): void } {
 }
 
 const MB = 1e6;
+/** fp8 e4m3 keeps 3 mantissa bits (relative error up to 1/16 per weight); through the pipeline that stays well below this. */
+const CASTING_TOLERANCE = 0.5;
 
 function section(
   id: string,
@@ -212,9 +216,26 @@ function section(
   };
 }
 
+/** Time ratio against peak device MB, one point per strategy (resident once). */
+export function strategiesChart(sections: SectionResult[], size: string): string {
+  const points: ChartPoint[] = [];
+  sections.forEach((s, group) => {
+    for (const row of s.table.rows) {
+      if (group > 0 && row[0] === 'resident') continue;
+      points.push({ label: String(row[0]), x: Number(row[4]), y: Number(row[2]), group });
+    }
+  });
+  return scatterSvg(points, {
+    title: `Zoo pipeline "${size}" on wasm: time vs device memory`,
+    xLabel: 'peak device MB (memory.track)',
+    yLabel: 'time per image / resident',
+    legend: ['offloading (bitwise)', 'layerwise casting'],
+  });
+}
+
 export const strategiesBenchmark: Benchmark = {
   name: 'strategies',
-  description: 'Every strategy on the zoo diffusion pipeline: time per step, ratio to resident, efficiency, peak device MB, host MB',
+  description: 'The main job: every strategy on the zoo diffusion pipeline (time per step, ratio to resident, efficiency, peak device and host MB) and on the real ESRGAN upscaler',
   async run(ctx: BenchContext) {
     const size: DiffusionSizeName = ctx.smoke ? 'tiny' : (ctx.size ?? 'small');
     const o: StrategiesOptions = { size, steps: 2, rounds: ctx.smoke ? 1 : Math.min(ctx.runs, 5) };
@@ -229,15 +250,19 @@ export const strategiesBenchmark: Benchmark = {
       const common =
         `Zoo pipeline "${size}" (${o.steps} Euler steps, then the VAE), one image per variant per round after an untimed one, ${o.rounds} rounds interleaved. ` +
         `Efficiency = floor / measured, floor = resident time + bytes onloaded × the upload cost measured in this run (${(msPerByte * 2 ** 20).toFixed(2)} ms per MiB: copy into the backend and, on wasm, XNNPACK's re-pack), the single-thread floor of BENCHMARKS.md. ` +
-        'Peak device MB from memory.track; host MB is what memhooks holds in host memory.';
+        'Peak device MB from memory.track; host MB is what memhooks holds in host memory. The floor is an estimate from one large ' +
+        'matrix\'s upload cost: an efficiency above 1 means the strategy beat it (small weights upload for less per MiB).';
+      const castingDescription =
+        `${common} Casting is lossy: images (values of order 1) differ from resident by the max abs diff shown; the check allows ${CASTING_TOLERANCE}.`;
       const sections = [
         section('offloading', 'Offloading (bitwise)', common, OFFLOADING_VARIANTS, offloading, msPerByte, o.steps, 0, () => []),
-        section('casting', 'Layerwise casting (lossy)', common, CASTING_VARIANTS, casting, msPerByte, o.steps, 0.5, (m) => [
-          target('fp8 + group leaf + stream, time / resident', m['ratio_casting_fp8_group_leaf_stream']!, 1.1, '×'),
-        ]),
+        // The casting targets are the casting benchmark's (a compute-bound batch); this table only reports.
+        section('casting', 'Layerwise casting (lossy)', castingDescription, CASTING_VARIANTS, casting, msPerByte, o.steps, CASTING_TOLERANCE, () => []),
       ];
       for (const s of sections) s.check.leakedTensors = leaked;
-      return { name: 'strategies', title: 'strategies: every strategy on the zoo diffusion pipeline', sections };
+      const svg = strategiesChart(sections, size);
+      sections.push(await upscalerSection(ctx, ctx.smoke ? 1 : 3));
+      return { name: 'strategies', title: 'strategies: every strategy on the zoo diffusion pipeline, and on a real upscaler', sections, svg };
     } finally {
       p.dispose();
     }

@@ -213,6 +213,23 @@ const SCOPED = Symbol.for('memhooks.scopedForward');
 const WALKED = Symbol.for('memhooks.walked');
 type Flagged = { [SCOPED]?: Function; [WALKED]?: boolean };
 
+/** Sees every module forward in the process while installed (memory.trace of a whole run). */
+export interface ForwardObserver {
+  enter(m: Module): void;
+  exit(m: Module, failed: boolean): void;
+}
+
+// Process-global: modules built by either build of memhooks report to the one observer.
+const OBSERVER = Symbol.for('memhooks.forwardObserver');
+const observerSlot = ((globalThis as Record<symbol, unknown>)[OBSERVER] ??= { current: undefined }) as { current: ForwardObserver | undefined };
+
+/** Installs `observer` (undefined removes it) and returns the one it replaces, to put back afterwards. */
+export function setForwardObserver(observer: ForwardObserver | undefined): ForwardObserver | undefined {
+  const previous = observerSlot.current;
+  observerSlot.current = observer;
+  return previous;
+}
+
 function markWalked(m: Module): void {
   if ((m as unknown as Flagged)[WALKED] === true) return;
   assertForwardIsMethod(m);
@@ -256,7 +273,18 @@ function scopeForward(m: Module): void {
   }
   const scoped = function (this: unknown, ...args: unknown[]): unknown {
     if ((m as unknown as Flagged)[WALKED] !== true) m.namedParameters();
-    return tf.tidy(() => impl.apply(m, args) as tf.TensorContainer);
+    const observer = observerSlot.current;
+    if (observer === undefined) return tf.tidy(() => impl.apply(m, args) as tf.TensorContainer);
+    observer.enter(m);
+    let out: unknown;
+    try {
+      out = tf.tidy(() => impl.apply(m, args) as tf.TensorContainer);
+    } catch (error) {
+      observer.exit(m, true);
+      throw error;
+    }
+    observer.exit(m, false);
+    return out;
   };
   copyFunctionIdentity(scoped, impl);
   Object.defineProperty(m, SCOPED, { value: scoped, enumerable: false });

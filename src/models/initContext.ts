@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
+import { mulberry32 } from '../runtime/random.js';
 import { Parameter } from './Parameter.js';
 
 /** Where new weights are created and how their values are drawn while `withParameterInit` runs. */
@@ -50,17 +51,5 @@ export function parameterInit(): { random: () => number; place(data: Float32Arra
     place(data, shape) {
       return state.tier === 'host' ? new Parameter({ data, shape }) : new Parameter(tf.tensor(data, shape, 'float32'));
     },
-  };
-}
-
-/** A small, fast 32-bit generator (uniform in [0, 1)); quality is ample for initial weights. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../errors.js';
 import { HookRegistry, type HookHandle } from '../hooks/HookRegistry.js';
 import { ModelHook } from '../hooks/ModelHook.js';
-import { Module } from '../models/Module.js';
+import { Module, setForwardObserver, type ForwardObserver } from '../models/Module.js';
 import { events, type MemhooksEvents, type TransferEvent } from './events.js';
 
 /**
@@ -35,7 +35,11 @@ export interface TraceDocument {
 }
 
 export interface TraceOptions {
-  /** Roots whose modules get a slice per forward (every module in each tree). Without it, only transfers and counters are traced. */
+  /**
+   * Roots whose modules get a slice per forward through a hook registered outermost, so a slice spans the
+   * module's other hooks too (onloads, decoding). Without it, every module forward that runs in the process
+   * gets a slice of its own forward (hooks excluded), named by its path.
+   */
   modules?: Module | readonly Module[];
 }
 
@@ -122,6 +126,15 @@ class TraceHook extends ModelHook {
   }
 }
 
+/** A slice for every module forward that runs, named by the module's path (a root by its class name). */
+function observeAll(recorder: Recorder): ForwardObserver {
+  const nameOf = (m: Module): string => (m.path === '' ? `(root) ${m.constructor.name}` : m.path);
+  return {
+    enter: (m) => recorder.enter(nameOf(m), m.constructor.name),
+    exit: (m, failed) => recorder.exit(nameOf(m), failed),
+  };
+}
+
 /** Hooks every module of the given trees (each once), named by path; a root by its class name. */
 function hookModules(recorder: Recorder, roots: readonly Module[], hookName: string): HookHandle[] {
   const seen = new Set<Module>();
@@ -193,10 +206,13 @@ export function runTrace(
   const recorder = new Recorder(sources);
   const startedAt = new Date().toISOString();
   const handles = hookModules(recorder, roots as Module[], `memhooks:trace#${++traceIds}`);
+  // Without roots, every module forward in the process gets its slice, named by its path.
+  const previousObserver = roots.length === 0 ? setForwardObserver(observeAll(recorder)) : undefined;
   const listeners = TRANSFERS.map((kind) => [kind, (e: TransferEvent) => recorder.transfer(kind, e)] as const);
   for (const [kind, l] of listeners) events.on(kind, l as MemhooksEvents[typeof kind]);
   const unwatch = watchBuffers(recorder);
   const finish = (): TraceDocument => {
+    if (roots.length === 0) setForwardObserver(previousObserver);
     unwatch();
     for (const [kind, l] of listeners) events.off(kind, l as MemhooksEvents[typeof kind]);
     for (const h of handles) h.remove();

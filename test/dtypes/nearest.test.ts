@@ -1,22 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { decodeInto, encodeInto, LOW_PRECISION_DTYPES } from '../../src/dtypes/index.js';
+import { mulberry32 } from '../../src/runtime/random.js';
 import { DEFINITIONS, finiteLadder, type Definition } from './definitions.js';
-
-/** mulberry32: a small seeded generator, so that a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 /** Random float32s: half with uniformly random bits, half spread over the format's own exponent range. */
 function randomInputs(d: Definition, n: number, seed: number): Float32Array {
-  const next = rng(seed);
+  const next = mulberry32(seed);
   const out = new Float32Array(n);
   const bits = new Uint32Array(out.buffer);
   const lo = 1 - d.bias - d.m - 2;

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemhooksError, SafetensorsFile, encodeSafetensors, WRITABLE_DTYPES, type SafetensorsEntry } from '../../src/index.js';
 import { useBackend } from '../helpers/backends.js';
+import { mulberry32 } from '../../src/runtime/random.js';
 
 /** Every positioned read the reader makes, to prove that none reaches past the end of the file. */
 const reads: { position: number; length: number }[] = [];
@@ -16,18 +17,6 @@ vi.mock('node:fs', async (importOriginal) => {
   };
   return { ...actual, default: { ...actual, readSync }, readSync };
 });
-
-/** mulberry32: small, seeded, deterministic. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const ITERATIONS = 10_000;
 const SEED = 0x5afe7e45;
@@ -41,7 +30,7 @@ describe('safetensors reader under fuzzing', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it(`loads exactly what each of ${ITERATIONS} mutated files says, or throws a MemhooksError`, () => {
-    const random = rng(SEED);
+    const random = mulberry32(SEED);
     const int = (n: number) => Math.floor(random() * n);
     const pick = <T,>(xs: readonly T[]): T => xs[int(xs.length)]!;
     const path = join(dir, 'fuzz.safetensors');

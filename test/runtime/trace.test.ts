@@ -127,6 +127,27 @@ describe.each(BACKENDS)('memory.trace on %s', (backend) => {
     model.dispose();
   });
 
+  it('without `modules`, gives every module forward that runs its slice, and stops observing afterwards', () => {
+    const model = new Model();
+    model.namedModules(); // walked: modules are named by their paths
+    const x = tf.ones([4, 8]);
+    const tensorsBefore = tf.memory().numTensors;
+    const doc = memory.trace(() => model.forward(x));
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(checkStructure(doc)).toEqual([
+      { name: '(root) Model', depth: 0 },
+      { name: 'blocks.0', depth: 1 },
+      { name: 'blocks.0.proj', depth: 2 },
+      { name: 'blocks.1', depth: 1 },
+      { name: 'blocks.1.proj', depth: 2 },
+    ]);
+    // After the trace, forwards are observed no more: a second trace of nothing has no module slice.
+    tf.dispose(model.forward(x));
+    expect(checkStructure(memory.trace(() => undefined))).toEqual([]);
+    x.dispose();
+    model.dispose();
+  });
+
   it('traces async work, closes slices when a forward throws, and refuses bad arguments', async () => {
     const model = new Model();
     const x = tf.ones([2, 8]);

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionProcessor } from '../../models/layers/Attention.js';
-import { checkRows } from './checks.js';
-import { perHead } from './heads.js';
-import { checkMask, sliceMask } from './mask.js';
+import { perHeadProcessor } from './heads.js';
+import { sliceMask } from './mask.js';
 
 /** Stands for −∞ (masked keys, no key seen yet): exp of its difference with any real score is 0, never NaN. */
 const MASKED = 3e38;
@@ -32,33 +31,25 @@ type Running = {
  * naive one up to float reordering.
  */
 export function chunkedAttentionProcessor(blockSize: number): AttentionProcessor {
-  checkRows(blockSize, 'blockSize', 'chunkedAttentionProcessor');
-  // The whole processor runs in one tidy, so that it leaks nothing when called outside Attention.forward too.
-  return (attn, q, k, v, opts) =>
-    tf.tidy(() => {
-      const [batch, n] = q.shape as [number, number, number];
-      const nk = k.shape[1]!;
-      const mask = opts?.attentionMask === undefined ? undefined : checkMask(attn, opts.attentionMask, [batch, attn.heads, n, nk]);
-      return perHead(attn, q, k, v, ({ b, h, q: qh, kT, v: vh }) => {
-        // The running max starts at the lowest finite float rather than −∞, so that exp(old − new) is never NaN.
-        let state: Running = { max: tf.fill([n, 1], -MASKED), sum: tf.zeros([n, 1]), acc: tf.zeros([n, attn.dimHead]) };
-        const sizes = blockSizes(nk, blockSize);
-        const kTBlocks = tf.split(kT, sizes, 1);
-        const vBlocks = tf.split(vh, sizes, 0);
-        let k0 = 0;
-        sizes.forEach((kn, j) => {
-          const at = k0;
-          // −∞ in a mask becomes the lowest float: a block whose keys are all masked then adds exactly 0.
-          const blockMask = mask === undefined ? undefined : (): tf.Tensor => tf.maximum(sliceMask(mask, b, h, 0, n, at, kn), -MASKED);
-          const next = tf.tidy(() => step(state, qh, kTBlocks[j]!, vBlocks[j]!, blockMask));
-          // Dispose the old state as soon as the new one exists: one block's worth alive at a time.
-          tf.dispose([state.max, state.sum, state.acc, kTBlocks[j]!, vBlocks[j]!]);
-          state = next;
-          k0 += kn;
-        });
-        return tf.div(state.acc, state.sum);
-      });
+  return perHeadProcessor(blockSize, 'blockSize', 'chunkedAttentionProcessor', ({ attn, b, h, q: qh, kT, v: vh, n, nk, mask }) => {
+    // The running max starts at the lowest finite float rather than −∞, so that exp(old − new) is never NaN.
+    let state: Running = { max: tf.fill([n, 1], -MASKED), sum: tf.zeros([n, 1]), acc: tf.zeros([n, attn.dimHead]) };
+    const sizes = blockSizes(nk, blockSize);
+    const kTBlocks = tf.split(kT, sizes, 1);
+    const vBlocks = tf.split(vh, sizes, 0);
+    let k0 = 0;
+    sizes.forEach((kn, j) => {
+      const at = k0;
+      // −∞ in a mask becomes the lowest float: a block whose keys are all masked then adds exactly 0.
+      const blockMask = mask === undefined ? undefined : (): tf.Tensor => tf.maximum(sliceMask(mask, b, h, 0, n, at, kn), -MASKED);
+      const next = tf.tidy(() => step(state, qh, kTBlocks[j]!, vBlocks[j]!, blockMask));
+      // Dispose the old state as soon as the new one exists: one block's worth alive at a time.
+      tf.dispose([state.max, state.sum, state.acc, kTBlocks[j]!, vBlocks[j]!]);
+      state = next;
+      k0 += kn;
     });
+    return tf.div(state.acc, state.sum);
+  });
 }
 
 /**

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Attention } from '../../models/layers/Attention.js';
+import type { Attention, AttentionProcessor } from '../../models/layers/Attention.js';
+import { checkRows } from './checks.js';
+import { checkMask } from './mask.js';
 
 /**
  * One (batch, head)'s 2-D operands. Why 2-D: on wasm, tfjs' batched matMul (batch > 1) and its transposeB
@@ -53,4 +55,32 @@ export function perHead(attn: Attention, q: tf.Tensor, k: tf.Tensor, v: tf.Tenso
   const out = tf.reshape(rows.length === 1 ? rows[0]! : tf.stack(rows), [batch, n, attn.innerDim]);
   tf.dispose([qs, kT, ...rows]);
   return out;
+}
+
+/** One head's operands with what a memory-saving processor also needs: query and key counts, and the mask. */
+export interface HeadStep extends HeadOperands {
+  /** The attention module the processor runs for. */
+  attn: Attention;
+  /** Query rows. */
+  n: number;
+  /** Key rows. */
+  nk: number;
+  /** The attention mask checked against the scores [batch, heads, N, Nk], as rank 4. */
+  mask: tf.Tensor4D | undefined;
+}
+
+/**
+ * A processor that runs `run` per head (see perHead): checks `rows` (the slice or block size, named `name`
+ * in errors from `where`) when it is created, and the mask before any head is computed.
+ */
+export function perHeadProcessor(rows: number, name: string, where: string, run: (step: HeadStep) => tf.Tensor): AttentionProcessor {
+  checkRows(rows, name, where);
+  // The whole processor runs in one tidy, so that it leaks nothing when called outside Attention.forward too.
+  return (attn, q, k, v, opts) =>
+    tf.tidy(() => {
+      const [batch, n] = q.shape as [number, number, number];
+      const nk = k.shape[1]!;
+      const mask = opts?.attentionMask === undefined ? undefined : checkMask(attn, opts.attentionMask, [batch, attn.heads, n, nk]);
+      return perHead(attn, q, k, v, (ops) => run({ ...ops, attn, n, nk, mask }));
+    });
 }

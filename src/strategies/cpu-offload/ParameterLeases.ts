@@ -28,13 +28,7 @@ export class ParameterLeases {
     const start = performance.now();
     let bytes = 0;
     for (const p of params) {
-      const n = (this.counts.get(p) ?? 1) - 1;
-      if (n > 0) {
-        this.counts.set(p, n);
-        continue;
-      }
-      this.counts.delete(p);
-      if (p.isResident) {
+      if (endUse(this.counts, p) && p.isResident) {
         bytes += p.byteLength;
         p.toHost();
       }
@@ -46,4 +40,18 @@ export class ParameterLeases {
   clear(): void {
     this.counts.clear();
   }
+}
+
+/**
+ * Ends one use of `p` in `counts` (uses per weight, shared by the modules that read it); true when that was
+ * its last use, so the caller drops the weight.
+ */
+export function endUse(counts: Map<Parameter, number>, p: Parameter): boolean {
+  const n = (counts.get(p) ?? 1) - 1;
+  if (n > 0) {
+    counts.set(p, n);
+    return false;
+  }
+  counts.delete(p);
+  return true;
 }

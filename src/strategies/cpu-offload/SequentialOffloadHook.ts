@@ -1,4 +1,4 @@
-import { ModelHook } from '../../hooks/ModelHook.js';
+import { ForwardScopedHook } from '../../hooks/ForwardScopedHook.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
 import { describeModule } from '../../models/paths.js';
@@ -11,10 +11,7 @@ import type { ParameterLeases } from './ParameterLeases.js';
  * throws, so between forwards they are on the host. A parent's own weights stay on the device while its
  * children run, since the children run inside the parent's forward.
  */
-export class SequentialOffloadHook extends ModelHook {
-  /** Forwards of this module in flight (a module may be re-entered). */
-  private active = 0;
-
+export class SequentialOffloadHook extends ForwardScopedHook {
   /**
    * `params` go through the shared leases (host tier); `disk`, when given, holds the module's weights that
    * live in its own file (never shared with another module, so this hook alone moves them).
@@ -27,38 +24,26 @@ export class SequentialOffloadHook extends ModelHook {
     super();
   }
 
-  override preForward(module: Module, args: any[]): any[] {
+  protected override begin(module: Module): void {
     this.leases.acquire(this.params, describeModule(module));
     if (this.disk !== undefined && this.active === 0) {
       try {
         this.disk.files.onload(this.disk.entry, `the weights of module ${describeModule(module)}`);
       } catch (error) {
+        // The count is not raised when begin throws, so nothing else would release the leases just taken.
         this.leases.release(this.params, describeModule(module));
         throw error;
       }
     }
-    this.active++;
-    return args;
   }
 
-  override postForward(module: Module, output: any): any {
-    this.end(module);
-    return output;
-  }
-
-  override onForwardError(module: Module): void {
-    // Also reached when postForward itself threw after ending its call: then there is nothing to end.
-    if (this.active > 0) this.end(module);
+  protected override finish(module: Module): void {
+    this.leases.release(this.params, describeModule(module));
+    if (this.disk !== undefined && this.active === 0) this.disk.files.offload(this.disk.entry);
   }
 
   /** The module is disposed with the strategy applied: its files are of no use any more. */
   override detachHook(): void {
     this.disk?.files.close();
-  }
-
-  private end(module: Module): void {
-    this.active--;
-    this.leases.release(this.params, describeModule(module));
-    if (this.disk !== undefined && this.active === 0) this.disk.files.offload(this.disk.entry);
   }
 }

@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { ForwardScopedHook } from '../../hooks/ForwardScopedHook.js';
 import { ModelHook } from '../../hooks/ModelHook.js';
 import type { Module } from '../../models/Module.js';
 import type { DiskRef, Parameter } from '../../models/Parameter.js';
 import { emit } from '../../runtime/events.js';
 import { memory } from '../../runtime/memory.js';
 import { describeModule } from '../../models/paths.js';
-import type { ParameterLeases } from '../cpu-offload/ParameterLeases.js';
+import { endUse, type ParameterLeases } from '../cpu-offload/ParameterLeases.js';
 import { switchBackend } from './backends.js';
 
 export const DEVICE_MAP_BACKEND_HOOK = 'device_map_backend';
@@ -46,30 +47,16 @@ export class BackendHook extends ModelHook {
  * uploads them to the active backend for the forward and drops them after (the host copy was kept, so
  * dropping is a dispose). Leases are shared, so a tied weight is uploaded once.
  */
-export class HostOnloadHook extends ModelHook {
-  private active = 0;
-
+export class HostOnloadHook extends ForwardScopedHook {
   constructor(private readonly leases: ParameterLeases, private readonly params: readonly Parameter[]) {
     super();
   }
 
-  override preForward(module: Module, args: any[]): any[] {
+  protected override begin(module: Module): void {
     this.leases.acquire(this.params, describeModule(module));
-    this.active++;
-    return args;
   }
 
-  override postForward(module: Module, output: any): any {
-    this.end(module);
-    return output;
-  }
-
-  override onForwardError(module: Module): void {
-    if (this.active > 0) this.end(module);
-  }
-
-  private end(module: Module): void {
-    this.active--;
+  protected override finish(module: Module): void {
     this.leases.release(this.params, describeModule(module));
   }
 }
@@ -79,14 +66,12 @@ export class HostOnloadHook extends ModelHook {
  * the forward, and drops them after (back to disk is a dispose: the file still holds them). Shared counts
  * make a weight used by two modules load once.
  */
-export class DiskOnloadHook extends ModelHook {
-  private active = 0;
-
+export class DiskOnloadHook extends ForwardScopedHook {
   constructor(private readonly counts: Map<Parameter, number>, private readonly params: ReadonlyArray<readonly [Parameter, DiskRef]>) {
     super();
   }
 
-  override preForward(module: Module, args: any[]): any[] {
+  protected override begin(module: Module): void {
     const path = describeModule(module);
     const missing = this.params.filter(([p]) => !this.counts.has(p) && !p.isResident);
     const bytes = missing.reduce((n, [p]) => n + p.byteLength, 0);
@@ -95,31 +80,13 @@ export class DiskOnloadHook extends ModelHook {
     for (const [p] of missing) p.toDevice();
     for (const [p] of this.params) this.counts.set(p, (this.counts.get(p) ?? 0) + 1);
     if (bytes > 0) emit('onload', { path, bytes, ms: performance.now() - start });
-    this.active++;
-    return args;
   }
 
-  override postForward(module: Module, output: any): any {
-    this.end(module);
-    return output;
-  }
-
-  override onForwardError(module: Module): void {
-    if (this.active > 0) this.end(module);
-  }
-
-  private end(module: Module): void {
-    this.active--;
+  protected override finish(module: Module): void {
     const start = performance.now();
     let bytes = 0;
     for (const [p, ref] of this.params) {
-      const n = (this.counts.get(p) ?? 1) - 1;
-      if (n > 0) {
-        this.counts.set(p, n);
-        continue;
-      }
-      this.counts.delete(p);
-      if (p.isResident) {
+      if (endUse(this.counts, p) && p.isResident) {
         bytes += p.byteLength;
         p.toDisk(ref);
       }
