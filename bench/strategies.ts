@@ -9,7 +9,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import {
-  applyGroupOffloading,
   DiffusionPipeline,
   events,
   memory,
@@ -38,10 +37,9 @@ const COMPONENTS = ['textEncoder', 'denoiser', 'vae'] as const;
 const BLOCK = { offloadType: 'block_level', numBlocksPerGroup: 1 } as const;
 const LEAF = { offloadType: 'leaf_level' } as const;
 
-/** Group offloading of every component; to disk, each component in a folder of its own. */
+/** Group offloading of every component (to disk: the pipeline gives each component a folder of its own). */
 function group(p: DiffusionPipeline, options: GroupOffloadingOptions, scratch?: string): void {
-  if (scratch === undefined) return p.enableGroupOffload(options);
-  for (const name of COMPONENTS) applyGroupOffloading(p.components[name], { ...options, offloadToDiskPath: join(scratch, name) });
+  p.enableGroupOffload(scratch === undefined ? options : { ...options, offloadToDiskPath: scratch });
 }
 
 function cast(p: DiffusionPipeline, storageDtype: 'float8_e4m3fn' | 'bfloat16'): void {

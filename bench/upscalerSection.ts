@@ -72,7 +72,7 @@ export async function upscalerSection(ctx: BenchContext, rounds: number): Promis
     description:
       `model.predict on a wrapped tfjs LayersModel, ${tile}-pixel tiles with 25 % overlap blended, ${rounds} rounds interleaved after an untimed predict. ` +
       `Group offloading alone is bitwise exact (max abs diff ${exact}); tiling differs from the untiled image near tile borders ` +
-      `(the upscaler sees farther than the overlap): at most ${tiled.toFixed(2)} grey levels of 255 here.`,
+      `(the upscaler sees farther than the overlap): at most ${tiled.toPrecision(2)} grey levels of 255 here.`,
     table: { columns: ['variant', 'ms per image', 'ratio to resident', 'peak device MB', 'peak / resident', 'max abs diff'], rows },
     samples,
     metrics: Object.fromEntries(rows.map((r) => [`ratio_${String(r[0]).replace(/[^a-z0-9]+/gi, '_')}`, Number(r[2])])),

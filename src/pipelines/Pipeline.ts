@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError, StrategyConflictError } from '../errors.js';
 import { HookRegistry } from '../hooks/HookRegistry.js';
 import type { SavePretrainedOptions } from '../io/checkpoints/savePretrained.js';
@@ -230,7 +231,11 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
     const handles = new Map<string, StrategyHandle>();
     this.applyAll(handles, () => {
       for (const [name, m] of Object.entries(this.all)) {
-        if (!excluded.has(name) && m.parameters().length > 0) handles.set(name, applyGroupOffloading(m, groupOptions));
+        if (excluded.has(name) || m.parameters().length === 0) continue;
+        // One folder per component: components share module names (two "attn.to_q"), and one folder for
+        // all would have one component's offload files overwrite another's.
+        const disk = groupOptions.offloadToDiskPath;
+        handles.set(name, applyGroupOffloading(m, typeof disk !== 'string' ? groupOptions : { ...groupOptions, offloadToDiskPath: join(disk, name) }));
       }
     });
     this.offloadMode = { kind: GROUP_OFFLOADING, handles };

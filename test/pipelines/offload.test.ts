@@ -1,4 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyBatchSlicing,
@@ -205,6 +208,28 @@ describe.each(BACKENDS)('Pipeline offloading on %s', (backend) => {
     expect(Object.values(pipe.components).flatMap(hookNames)).toEqual([]);
     tf.dispose([x, expected, y]);
     disposeComponents(pipe);
+  });
+
+  it('group offload to disk gives each component a folder of its own (components share module names), bitwise', () => {
+    const dir = mkdtempSync(join(os.tmpdir(), 'memhooks-pipeline-disk-'));
+    try {
+      const pipe = new TinyPipeline(tinyComponents());
+      const x = tokens();
+      const expected = pipe.run(x);
+      // The encoder and the denoiser both have an "attn" with "to_q", …: one folder for both would mix their files.
+      pipe.enableGroupOffload({ offloadType: 'leaf_level', offloadToDiskPath: dir });
+      expect(readdirSync(dir).sort()).toEqual(['denoiser', 'textEncoder', 'vae']);
+      for (let i = 0; i < 2; i++) {
+        const y = pipe.run(x);
+        expectBitwise(y, expected);
+        y.dispose();
+      }
+      pipe.removeAllHooks();
+      tf.dispose([x, expected]);
+      disposeComponents(pipe);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses group offload over model/sequential offload and the reverse, naming what is there and how to remove it', () => {
