@@ -25,6 +25,8 @@ export interface BenchContext {
   readonly size?: DiffusionSizeName;
   /** Progress lines for the person watching. */
   log(line: string): void;
+  /** How far a long benchmark is (units of work done of total); a progress bar on a terminal, nothing elsewhere. */
+  progress?(done: number, total: number): void;
 }
 
 /** One variant of an interleaved comparison. `sample(n)` runs the operation n times in its own tight loop. */
@@ -209,7 +211,11 @@ export async function writeResults(dir: string, result: BenchResult, machine: Ma
   return [json, md, svg];
 }
 
-export function renderMarkdown(result: BenchResult, machine: MachineInfo, run: RunInfo): string {
+/**
+ * The results as Markdown (the committed .md files). `table` renders each table; the CLI passes a terminal
+ * renderer (cli-table3) when it writes to a terminal.
+ */
+export function renderMarkdown(result: BenchResult, machine: MachineInfo, run: RunInfo, table: (t: Table) => string[] = renderTable): string {
   const lines: string[] = [`# ${result.title}`, ''];
   lines.push(
     `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, tfjs ${machine.tfjs} on \`${machine.backend}\` ` +
@@ -223,10 +229,10 @@ export function renderMarkdown(result: BenchResult, machine: MachineInfo, run: R
       lines.push(`Skipped: ${s.skipped}`, '');
       continue;
     }
-    lines.push(s.description, '', ...renderTable(s.table), '');
+    lines.push(s.description, '', ...table(s.table), '');
     if (s.targets.length > 0) {
       lines.push(
-        ...renderTable({
+        ...table({
           columns: ['target', 'goal', 'measured', 'met'],
           rows: s.targets.map((t) => [t.what, t.target, `${fmt(t.measured)}${t.unit === '×' ? '×' : ` ${t.unit}`}`, t.pass ? 'yes' : '**no**']),
         }),

@@ -20,7 +20,7 @@ import {
 import { maxAbsDiff, median, type BenchContext, type Benchmark, type SectionResult, type Target } from './framework.js';
 import { measureUploadCost } from './uploadCost.js';
 import { scatterSvg, type ChartPoint } from './chart.js';
-import { upscalerSection } from './upscalerSection.js';
+import { UPSCALER_VARIANTS, upscalerSection } from './upscalerSection.js';
 
 interface StrategyVariant {
   name: string;
@@ -88,7 +88,7 @@ export interface StrategiesOptions {
 }
 
 /** Generates one image per variant per round (after one untimed image each), interleaved round by round. */
-function measure(variants: readonly StrategyVariant[], p: DiffusionPipeline, o: StrategiesOptions, ctx: BenchContext): Map<string, Measured> {
+function measure(variants: readonly StrategyVariant[], p: DiffusionPipeline, o: StrategiesOptions, ctx: BenchContext, step: () => void): Map<string, Measured> {
   const c = p.components;
   // generate() ends with maybeFreeModelHooks, as a pipeline call does: model offload leaves the device empty.
   const gen = (): tf.Tensor => p.generate({ steps: o.steps, seed: 7 });
@@ -128,6 +128,7 @@ function measure(variants: readonly StrategyVariant[], p: DiffusionPipeline, o: 
           p.removeAllHooks();
           if (v.lossy) exact!.restore();
         }
+        step();
       }
       ctx.log(`round ${round + 1}/${o.rounds}`);
     }
@@ -242,8 +243,12 @@ export const strategiesBenchmark: Benchmark = {
     const before = tf.memory().numTensors;
     try {
       ctx.log(`zoo pipeline "${size}": ${o.steps} steps per image, ${o.rounds} rounds`);
-      const offloading = measure(OFFLOADING_VARIANTS, p, o, ctx);
-      const casting = measure(CASTING_VARIANTS, p, o, ctx);
+      const upscalerRounds = ctx.smoke ? 1 : 3;
+      const total = o.rounds * (OFFLOADING_VARIANTS.length + CASTING_VARIANTS.length) + upscalerRounds * UPSCALER_VARIANTS;
+      let done = 0;
+      const step = (): void => ctx.progress?.(++done, total);
+      const offloading = measure(OFFLOADING_VARIANTS, p, o, ctx, step);
+      const casting = measure(CASTING_VARIANTS, p, o, ctx, step);
       const leaked = tf.memory().numTensors - before;
       const common =
         `Zoo pipeline "${size}" (${o.steps} Euler steps, then the VAE), one image per variant per round after an untimed one, ${o.rounds} rounds interleaved. ` +
@@ -259,7 +264,7 @@ export const strategiesBenchmark: Benchmark = {
       ];
       for (const s of sections) s.check.leakedTensors = leaked;
       const svg = strategiesChart(sections, size);
-      sections.push(await upscalerSection(ctx, ctx.smoke ? 1 : 3));
+      sections.push(await upscalerSection(ctx, upscalerRounds, step));
       return { name: 'strategies', title: 'strategies: every strategy on the zoo diffusion pipeline, and on a real upscaler', sections, svg };
     } finally {
       p.dispose();

@@ -22,7 +22,10 @@ const VARIANTS: readonly UpscalerVariant[] = [
   },
 ];
 
-export async function upscalerSection(ctx: BenchContext, rounds: number): Promise<SectionResult> {
+/** Variants measured per round (for progress). */
+export const UPSCALER_VARIANTS = VARIANTS.length;
+
+export async function upscalerSection(ctx: BenchContext, rounds: number, step: () => void = () => {}): Promise<SectionResult> {
   const side = ctx.smoke ? 48 : 256;
   const tile = side / 2;
   const model = await loadPretrained('upscaler-esrgan-2x');
@@ -50,6 +53,7 @@ export async function upscalerSection(ctx: BenchContext, rounds: number): Promis
         } finally {
           for (const h of handles.reverse()) h.remove();
         }
+        step();
       }
       ctx.log(`upscaler round ${r + 1}/${rounds}`);
     }

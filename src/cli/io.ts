@@ -2,11 +2,16 @@
 export interface CliIO {
   out(text: string): void;
   err(text: string): void;
+  /** Whether out() writes to a terminal: then tables are drawn and long work shows a progress bar. */
+  readonly isTTY?: boolean;
 }
 
 export const processIO: CliIO = {
   out: (text) => void process.stdout.write(text),
   err: (text) => void process.stderr.write(text),
+  get isTTY() {
+    return process.stdout.isTTY === true && process.stderr.isTTY === true;
+  },
 };
 
 /** Exit codes: 0 success, 1 a failure while running (or a failed output check), 2 bad input. */

@@ -162,6 +162,16 @@ describe('memhooks CLI', () => {
     expect(bad.err).toMatch(/^memhooks: Unknown strategy "turbo"\. Valid strategies: resident, sequential, /);
   });
 
+  it('draws the tables with cli-table3 when writing to a terminal', async () => {
+    let out = '';
+    const tty: CliIO = { out: (t) => void (out += t), err: () => {}, isTTY: true };
+    expect(await main(['bench', 'hooks', '--smoke', '--backend', 'cpu', '--out', dir], tty)).toBe(0);
+    out = out.replace(/\x1b\[[0-9;]*m/g, ''); // the borders and headings are coloured
+    expect(out).toMatch(/┌─+┬/);
+    expect(out).toMatch(/│ hooks +│ ns per call/);
+    expect(out).not.toContain('| hooks | ns per call |');
+  });
+
   it('prints help with exit code 0', async () => {
     const { code, out } = await run('bench', '--help');
     expect(code).toBe(0);

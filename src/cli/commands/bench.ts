@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { BENCHMARK_NAMES, BENCHMARKS, checksPass, DEMO_BENCHMARKS, machineInfo, renderMarkdown, writeResults } from '../../../bench/index.js';
 import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../../models/zoo/diffusion/sizes.js';
 import { useBackend } from '../../runtime/backends.js';
+import { progressBar, terminalTable } from '../terminal.js';
 import { EXIT, unknownChoice, UsageError, type CommandContext } from '../io.js';
 
 /** Backends the benchmarks run on: both ship inside their npm packages (no native download). */
@@ -120,13 +121,29 @@ async function runAll(opts: ValidatedOptions, out: string, ctx: CommandContext):
     const started = Date.now();
     say(`\n[${name}]\n`);
     const run = { smoke: opts.smoke, runs: opts.runs };
-    const result = await BENCHMARKS[name]!.run({ ...run, size: opts.size, backend: machine.backend, log: (l) => say(`${l}\n`) });
+    // On a terminal a benchmark that reports progress gets a bar, which then stands for its progress lines.
+    const tty = io.isTTY === true && !opts.json;
+    const bar = tty ? progressBar(name) : undefined;
+    let barShown = false;
+    const log = (line: string): void => {
+      if (!barShown) say(`${line}\n`);
+    };
+    const progress = (done: number, total: number): void => {
+      barShown = bar !== undefined;
+      bar?.update(done, total);
+    };
+    let result;
+    try {
+      result = await BENCHMARKS[name]!.run({ ...run, size: opts.size, backend: machine.backend, log, progress });
+    } finally {
+      bar?.stop();
+    }
     const passed = checksPass(result);
     // A run whose output check failed never replaces the results of a good one: it is written beside them.
     const files = await writeResults(out, result, machine, run, passed ? '' : '.failed');
     results.push(result);
     // The tables, also in a smoke run: a user sees numbers (tiny sizes, few rounds: not measurements).
-    if (!opts.json) say(`\n${renderMarkdown(result, machine, run)}\n`);
+    if (!opts.json) say(`\n${renderMarkdown(result, machine, run, tty ? terminalTable : undefined)}\n`);
     say(`  ${opts.out === undefined && opts.smoke ? 'checked (smoke results are discarded)' : `wrote ${files.join(', ')}`} (${((Date.now() - started) / 1000).toFixed(1)} s)\n`);
     if (!passed) {
       io.err(`memhooks bench: ${name}: an output check failed (an output differs from its baseline or a timing loop leaked tensors); see ${files[1]}.\n`);
