@@ -19,10 +19,10 @@ import {
   memory,
   type DiffusionComponents,
   type DiffusionSizeName,
+  DIFFUSION_COMPONENT_NAMES,
 } from '../src/index.js';
 import type { BenchContext, Benchmark, SectionResult } from './framework.js';
 
-const COMPONENTS = ['textEncoder', 'denoiser', 'vae'] as const;
 
 interface Run {
   name: string;
@@ -46,7 +46,7 @@ function offloaded(name: string, size: DiffusionSizeName, castFirst: boolean, ct
   ctx.log(`${name}: built on the host in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   try {
     t0 = performance.now();
-    for (const key of COMPONENTS) {
+    for (const key of DIFFUSION_COMPONENT_NAMES) {
       if (castFirst) applyLayerwiseCasting(c[key], { storageDtype: 'float8_e4m3fn' });
       applyGroupOffloading(c[key], {
         offloadType: 'block_level',
@@ -70,7 +70,7 @@ function offloaded(name: string, size: DiffusionSizeName, castFirst: boolean, ct
   } finally {
     // Not handle.remove(): that puts every weight back on the device, which is exactly what cannot fit (it
     // refuses, by the budget). Disposing the components releases their weights and hooks wherever they are.
-    for (const key of COMPONENTS) c[key].dispose();
+    for (const key of DIFFUSION_COMPONENT_NAMES) c[key].dispose();
     rmSync(scratch, { recursive: true, force: true });
   }
 }
@@ -81,7 +81,7 @@ function resident(size: DiffusionSizeName): { refused: boolean; message: string;
   let refused = false;
   try {
     const c = createDiffusionComponents(size);
-    for (const key of COMPONENTS) c[key].dispose();
+    for (const key of DIFFUSION_COMPONENT_NAMES) c[key].dispose();
   } catch (error) {
     refused = error instanceof DeviceBudgetExceededError;
     message = (error as Error).message;

@@ -16,6 +16,7 @@ import {
   type DiffusionSizeName,
   type GroupOffloadingOptions,
   type TransferEvent,
+  DIFFUSION_COMPONENT_NAMES,
 } from '../src/index.js';
 import { maxAbsDiff, median, type BenchContext, type Benchmark, type SectionResult, type Target } from './framework.js';
 import { measureUploadCost } from './uploadCost.js';
@@ -32,7 +33,6 @@ interface StrategyVariant {
   lossy?: boolean;
 }
 
-const COMPONENTS = ['textEncoder', 'denoiser', 'vae'] as const;
 
 const BLOCK = { offloadType: 'block_level', numBlocksPerGroup: 1 } as const;
 const LEAF = { offloadType: 'leaf_level' } as const;
@@ -43,7 +43,7 @@ function group(p: DiffusionPipeline, options: GroupOffloadingOptions, scratch?: 
 }
 
 function cast(p: DiffusionPipeline, storageDtype: 'float8_e4m3fn' | 'bfloat16'): void {
-  for (const name of COMPONENTS) p.enableLayerwiseCasting(name, { storageDtype });
+  for (const name of DIFFUSION_COMPONENT_NAMES) p.enableLayerwiseCasting(name, { storageDtype });
 }
 
 export const OFFLOADING_VARIANTS: readonly StrategyVariant[] = [
@@ -146,7 +146,7 @@ function measure(variants: readonly StrategyVariant[], p: DiffusionPipeline, o: 
  * lossy once). Kept on the host so that they do not count in any variant's device peak.
  */
 function snapshot(c: DiffusionComponents): { restore(): void } {
-  const saved = COMPONENTS.flatMap((name) => c[name].parameters().map((p) => [p, p.read().dataSync().slice()] as const));
+  const saved = DIFFUSION_COMPONENT_NAMES.flatMap((name) => c[name].parameters().map((p) => [p, p.read().dataSync().slice()] as const));
   return {
     restore: () =>
       saved.forEach(([p, data]) => {

@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import { BENCHMARK_NAMES, BENCHMARKS, checksPass, DEMO_BENCHMARKS, machineInfo, renderMarkdown, writeResults } from '../../../bench/index.js';
 import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../../models/zoo/diffusion/sizes.js';
 import { useBackend } from '../../runtime/backends.js';
+import { checkBackend, CLI_BACKENDS, type CliBackend } from '../choices.js';
 import { progressBar, terminalTable } from '../terminal.js';
 import { EXIT, unknownChoice, UsageError, type CommandContext } from '../io.js';
 
-/** Backends the benchmarks run on: both ship inside their npm packages (no native download). */
-export const BENCH_BACKENDS = { wasm: 'wasm', cpu: 'cpu' } as const;
-export type BenchBackend = (typeof BENCH_BACKENDS)[keyof typeof BENCH_BACKENDS];
+/** Backends the benchmarks run on (the CLI's backends). */
+export const BENCH_BACKENDS = CLI_BACKENDS;
+export type BenchBackend = CliBackend;
 
 export const BENCH_DEFAULTS = { backend: BENCH_BACKENDS.wasm, out: 'bench/results', runs: 21, smokeRuns: 2, size: 'small' } as const;
 
@@ -67,8 +68,7 @@ export function validateBenchOptions(options: BenchOptions): ValidatedOptions {
   for (const name of names) {
     if (!(name in BENCHMARKS)) throw unknownChoice('benchmark', 'benchmarks', name, BENCHMARK_NAMES);
   }
-  const backends = Object.values(BENCH_BACKENDS) as string[];
-  if (!backends.includes(options.backend)) throw unknownChoice('backend', 'backends', options.backend, backends);
+  const backend = checkBackend(options.backend);
   let runs: number = options.smoke === true ? BENCH_DEFAULTS.smokeRuns : BENCH_DEFAULTS.runs;
   if (options.runs !== undefined) {
     runs = /^\d+$/.test(String(options.runs)) ? Number(options.runs) : NaN;
@@ -78,7 +78,7 @@ export function validateBenchOptions(options: BenchOptions): ValidatedOptions {
   }
   const size = options.size ?? BENCH_DEFAULTS.size;
   if (!(DIFFUSION_SIZE_NAMES as readonly string[]).includes(size)) throw unknownChoice('size', 'sizes', size, DIFFUSION_SIZE_NAMES);
-  return { names, smoke: options.smoke === true, backend: options.backend as BenchBackend, out: options.out, runs, size: size as DiffusionSizeName, json: options.json === true };
+  return { names, smoke: options.smoke === true, backend, out: options.out, runs, size: size as DiffusionSizeName, json: options.json === true };
 }
 
 export async function runBench(options: BenchOptions, ctx: CommandContext): Promise<number> {

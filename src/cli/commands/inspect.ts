@@ -9,14 +9,14 @@ import type { Module } from '../../models/Module.js';
 import { wrapLayersModel } from '../../models/wrap/wrapLayersModel.js';
 import { PRETRAINED_NAMES, type PretrainedName } from '../../models/zoo/catalog.js';
 import { createDiffusionComponents } from '../../models/zoo/diffusion/components.js';
-import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../../models/zoo/diffusion/sizes.js';
+import { DIFFUSION_SIZE_NAMES } from '../../models/zoo/diffusion/sizes.js';
 import { loadPretrained } from '../../models/zoo/loadPretrained.js';
 import { useBackend } from '../../runtime/backends.js';
 import { formatBytes } from '../../runtime/format.js';
 import { parseSize } from '../../runtime/size.js';
 import { cleanDeviceMap, inferAutoDeviceMap } from '../../strategies/device-map/infer.js';
 import { EXIT, UsageError, type CommandContext } from '../io.js';
-import { BENCH_BACKENDS } from './bench.js';
+import { checkBackend, CLI_BACKENDS as BENCH_BACKENDS, zooSizeOf } from '../choices.js';
 
 interface InspectOptions {
   maxMemory?: string;
@@ -56,14 +56,9 @@ export function parseMaxMemory(text: string): Record<string, number> {
 }
 
 async function load(model: string): Promise<Array<[string, Module]>> {
-  if (model.startsWith('zoo:')) {
-    const size = model.slice(4);
-    if (!(DIFFUSION_SIZE_NAMES as readonly string[]).includes(size)) {
-      throw new UsageError(`Unknown zoo size "${size}". Valid sizes: ${DIFFUSION_SIZE_NAMES.join(', ')}.`);
-    }
-    // On the host: inspecting must not need the device, whatever the size.
-    return Object.entries(createDiffusionComponents(size as DiffusionSizeName, { tier: 'host' }));
-  }
+  const size = zooSizeOf(model);
+  // On the host: inspecting must not need the device, whatever the size.
+  if (size !== undefined) return Object.entries(createDiffusionComponents(size, { tier: 'host' }));
   if ((PRETRAINED_NAMES as readonly string[]).includes(model)) return [[model, wrapLayersModel(await loadPretrained(model as PretrainedName))]];
   if (existsSync(model)) return [[model, await fromPretrained(undefined, model, { deviceMap: { "": "host" } })]];
   throw new UsageError(
@@ -75,9 +70,7 @@ async function runInspect(model: string, opts: InspectOptions, ctx: CommandConte
   const { io } = ctx;
   const depth = /^\d+$/.test(opts.depth) ? Number(opts.depth) : NaN;
   if (!Number.isSafeInteger(depth)) throw new UsageError(`--depth needs a non-negative integer, got "${opts.depth}".`);
-  if (!(Object.values(BENCH_BACKENDS) as string[]).includes(opts.backend)) {
-    throw new UsageError(`Unknown backend "${opts.backend}". Valid backends: ${Object.values(BENCH_BACKENDS).join(', ')}.`);
-  }
+  checkBackend(opts.backend);
   const maxMemory = opts.maxMemory === undefined ? undefined : parseMaxMemory(opts.maxMemory);
   await useBackend(opts.backend);
   const roots = await load(model);

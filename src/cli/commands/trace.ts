@@ -10,13 +10,13 @@ import type { Module } from '../../models/Module.js';
 import { wrapLayersModel } from '../../models/wrap/wrapLayersModel.js';
 import { PRETRAINED_MODELS, PRETRAINED_NAMES, type PretrainedName } from '../../models/zoo/catalog.js';
 import { DiffusionPipeline } from '../../models/zoo/diffusion/DiffusionPipeline.js';
-import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../../models/zoo/diffusion/sizes.js';
+import { DIFFUSION_SIZE_NAMES } from '../../models/zoo/diffusion/sizes.js';
 import { loadPretrained } from '../../models/zoo/loadPretrained.js';
 import { useBackend } from '../../runtime/backends.js';
 import { memory } from '../../runtime/memory.js';
 import { applyPreset, STRATEGY_PRESET_NAMES } from '../presets.js';
 import { EXIT, unknownChoice, UsageError, type CommandContext } from '../io.js';
-import { BENCH_BACKENDS } from './bench.js';
+import { checkBackend, CLI_BACKENDS as BENCH_BACKENDS, zooSizeOf } from '../choices.js';
 
 interface TraceOptions {
   strategy: string;
@@ -46,11 +46,10 @@ interface Target {
 }
 
 async function target(model: string): Promise<Target> {
-  if (model.startsWith('zoo:')) {
-    const size = model.slice(4);
-    if (!(DIFFUSION_SIZE_NAMES as readonly string[]).includes(size)) throw unknownChoice('zoo size', 'sizes', size, DIFFUSION_SIZE_NAMES);
+  const size = zooSizeOf(model);
+  if (size !== undefined) {
     // On the host, so that any size can be traced with an offloading strategy; resident onloads it first.
-    const pipe = DiffusionPipeline.create(size as DiffusionSizeName, { tier: 'host' });
+    const pipe = DiffusionPipeline.create(size, { tier: 'host' });
     return { roots: Object.values(pipe.components), run: () => pipe.generate({ steps: 2 }), dispose: () => pipe.dispose() };
   }
   if (!(PRETRAINED_NAMES as readonly string[]).includes(model)) {
@@ -65,7 +64,7 @@ async function target(model: string): Promise<Target> {
 
 async function runTraceCommand(model: string, opts: TraceOptions, ctx: CommandContext): Promise<number> {
   if (!STRATEGY_PRESET_NAMES.includes(opts.strategy)) throw unknownChoice('strategy', 'strategies', opts.strategy, STRATEGY_PRESET_NAMES);
-  if (!(Object.values(BENCH_BACKENDS) as string[]).includes(opts.backend)) throw unknownChoice('backend', 'backends', opts.backend, Object.values(BENCH_BACKENDS));
+  checkBackend(opts.backend);
   await useBackend(opts.backend);
   const t = await target(model);
   try {

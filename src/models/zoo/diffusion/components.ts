@@ -13,6 +13,9 @@ export interface DiffusionComponents {
   vae: VaeDecoder;
 }
 
+/** The components in the order the pipeline runs them. */
+export const DIFFUSION_COMPONENT_NAMES = ['textEncoder', 'denoiser', 'vae'] as const satisfies ReadonlyArray<keyof DiffusionComponents>;
+
 export interface CreateDiffusionOptions {
   /** Where the weights are generated: 'host' never puts them on the device (offload them from there). Default 'device'. */
   tier?: 'device' | 'host';

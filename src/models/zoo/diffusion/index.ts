@@ -7,6 +7,6 @@ export { AdaLayerNormZero, AdaLayerNormContinuous } from './modulation.js';
 export { VaeDecoder, ResnetBlock, SpatialAttention, Upsample2D, VaeMidBlock, UpDecoderBlock, type VaeDecoderConfig } from './VaeDecoder.js';
 export { DIFFUSION_SIZES, DIFFUSION_SIZE_NAMES, type DiffusionSize, type DiffusionSizeName } from './sizes.js';
 export { diffusionParameterCounts, type DiffusionParameterCounts } from './parameterCount.js';
-export { createDiffusionComponents, type DiffusionComponents, type CreateDiffusionOptions } from './components.js';
+export { createDiffusionComponents, DIFFUSION_COMPONENT_NAMES, type DiffusionComponents, type CreateDiffusionOptions } from './components.js';
 export { generateImage, type GenerateOptions } from './generate.js';
 export { DiffusionPipeline } from './DiffusionPipeline.js';
