@@ -83,6 +83,28 @@ function randomize(m: Module, seed = 10): void {
   });
 }
 
+/**
+ * A Linear's weight in both layouts, kept for the candidates: [in, out] (Dense's kernel) and [out, in]
+ * (PyTorch's, for transposeB), whichever of the two the layer itself keeps on this backend.
+ */
+function kernels(l: Linear): { io: tf.Tensor; oi: tf.Tensor } {
+  const w = l.weight.read();
+  const other = tf.keep(tf.transpose(w));
+  return l.layout === 'in_out' ? { io: w, oi: other } : { io: other, oi: w };
+}
+
+/** Frees what kernels() made (the transposed copy; the layer's own weight is the layer's). */
+function disposeKernels(l: Linear, k: { io: tf.Tensor; oi: tf.Tensor }): void {
+  (l.layout === 'in_out' ? k.oi : k.io).dispose();
+}
+
+/** x·W + b from one layout: Dense's fused kernel on [in, out], or transposeB then the bias on [out, in]. */
+function project(k: { io: tf.Tensor; oi: tf.Tensor }, b: tf.Tensor | undefined, x: tf.Tensor, layout: 'io' | 'oi'): tf.Tensor {
+  if (layout === 'io') return tf.fused.matMul({ a: x as tf.Tensor2D, b: k.io as tf.Tensor2D, bias: b });
+  const y = tf.matMul(x, k.oi, false, true);
+  return b === undefined ? y : tf.add(y, b);
+}
+
 /** Builds (and so creates the weights of) a tfjs-layers layer on `x`, then gives it our weights. */
 function tfLayer(layer: tl.layers.Layer, x: tf.Tensor, weights: tf.Tensor[]): Fn {
   tf.dispose(layer.apply(x) as tf.Tensor);
@@ -98,18 +120,17 @@ function linearBench(smoke: boolean): LayerBench {
     build() {
       const m = new Linear(i, o);
       const x = rand([rows, i], 1);
-      const w = m.weight.read();
+      const k = kernels(m);
       const b = m.bias!.read();
-      const wt = tf.transpose(w); // PyTorch's [out, in], kept resident like a weight
       return {
         ours: () => m.forward(x),
         refs: {
-          'tfjs-layers Dense': tfLayer(tl.layers.dense({ units: o }), x, [w, b]),
-          'fused.matMul [in, out] + bias': () => tf.fused.matMul({ a: x, b: w, bias: b }),
-          'matMul + add': () => tf.add(tf.matMul(x, w), b),
-          'matMul [out, in] transposeB + add': () => tf.add(tf.matMul(x, wt, false, true), b),
+          'tfjs-layers Dense': tfLayer(tl.layers.dense({ units: o }), x, [k.io, b]),
+          'fused.matMul [in, out] + bias': () => tf.fused.matMul({ a: x, b: k.io, bias: b }),
+          'matMul + add': () => tf.add(tf.matMul(x, k.io), b),
+          'matMul [out, in] transposeB + add': () => tf.add(tf.matMul(x, k.oi, false, true), b),
         },
-        dispose: () => (m.dispose(), tf.dispose([x, wt])),
+        dispose: () => (disposeKernels(m, k), m.dispose(), x.dispose()),
       };
     },
   });
@@ -289,13 +310,12 @@ function embeddingBench(smoke: boolean): LayerBench {
   return { id: 'embedding', layer: `Embedding(${n}, ${d})`, cases: [mk(1, smoke ? 4 : 16, 'small'), mk(smoke ? 2 : 8, smoke ? 4 : 77, 'large')] };
 }
 
-/** Self-attention written out with plain ops on the module's own weights. */
-function attentionRef(m: Attention, x: tf.Tensor, perHead: boolean): Fn {
+/** Self-attention written out with plain ops on the module's own weights, its projections in either layout. */
+function attentionRef(m: Attention, x: tf.Tensor, perHead: boolean, layout: 'io' | 'oi', ks: Map<Linear, { io: tf.Tensor; oi: tf.Tensor }>): Fn {
   const [B, N, D] = x.shape as [number, number, number];
   const H = m.heads;
   const dh = m.dimHead;
-  const proj = (l: Linear, t: tf.Tensor): tf.Tensor =>
-    tf.fused.matMul({ a: t, b: l.weight.read(), bias: l.bias?.read() });
+  const proj = (l: Linear, t: tf.Tensor): tf.Tensor => project(ks.get(l)!, l.bias?.read(), t, layout);
   const out = m.to_out.at(0) as Linear;
   return () => {
     const x2 = tf.reshape(x, [B * N, D]);
@@ -326,13 +346,17 @@ function attentionBench(smoke: boolean): LayerBench {
     build() {
       const m = new Attention(dim, { heads, dimHead });
       const x = rand([b, n, dim], 7);
+      const linears = [m.to_q, m.to_k, m.to_v, m.to_out.at(0) as Linear];
+      const ks = new Map(linears.map((l) => [l, kernels(l)]));
       return {
         ours: () => m.forward(x),
         refs: {
-          'ops, batched heads': attentionRef(m, x, false),
-          'ops, one 2-D product per head': attentionRef(m, x, true),
+          'ops, batched heads, [in, out] projections': attentionRef(m, x, false, 'io', ks),
+          'ops, batched heads, [out, in] projections': attentionRef(m, x, false, 'oi', ks),
+          'ops, one 2-D product per head, [in, out] projections': attentionRef(m, x, true, 'io', ks),
+          'ops, one 2-D product per head, [out, in] projections': attentionRef(m, x, true, 'oi', ks),
         },
-        dispose: () => (m.dispose(), x.dispose()),
+        dispose: () => (ks.forEach((k, l) => disposeKernels(l, k)), m.dispose(), x.dispose()),
       };
     },
   });
@@ -357,23 +381,27 @@ function feedForwardBench(smoke: boolean): LayerBench {
         const [hidden, gate] = tf.split(h, 2, -1);
         return tf.mul(hidden!, tf.mul(tf.mul(0.5, gate!), tf.add(1, tf.erf(tf.mul(gate!, Math.SQRT1_2)))));
       };
+      const k0 = kernels(p0);
+      const k2 = kernels(p2);
       const d0 = tl.layers.dense({ units: p0.outFeatures });
       const d2 = tl.layers.dense({ units: dim });
       tf.tidy(() => {
-        tfLayer(d0, tf.zeros([1, dim]), [p0.weight.read(), p0.bias!.read()]);
-        tfLayer(d2, tf.zeros([1, m.innerDim]), [p2.weight.read(), p2.bias!.read()]);
+        tfLayer(d0, tf.zeros([1, dim]), [k0.io, p0.bias!.read()]);
+        tfLayer(d2, tf.zeros([1, m.innerDim]), [k2.io, p2.bias!.read()]);
       });
+      const viaOps = (layout: 'io' | 'oi') => (): tf.Tensor => {
+        const h = project(k0, p0.bias!.read(), tf.reshape(x, [b * n, dim]), layout);
+        return tf.reshape(project(k2, p2.bias!.read(), geglu(h), layout), [b, n, dim]);
+      };
       return {
         ours: () => m.forward(x),
         refs: {
           'tfjs-layers Dense, GEGLU ops, Dense': () =>
             tf.reshape(d2.apply(geglu(d0.apply(tf.reshape(x, [b * n, dim])) as tf.Tensor)) as tf.Tensor, [b, n, dim]),
-          'fused.matMul, GEGLU ops, fused.matMul': () => {
-            const h = tf.fused.matMul({ a: tf.reshape(x, [b * n, dim]), b: p0.weight.read(), bias: p0.bias!.read() });
-            return tf.reshape(tf.fused.matMul({ a: geglu(h), b: p2.weight.read(), bias: p2.bias!.read() }), [b, n, dim]);
-          },
+          'fused.matMul [in, out], GEGLU ops, fused.matMul': viaOps('io'),
+          'matMul [out, in] transposeB + add, GEGLU ops, same': viaOps('oi'),
         },
-        dispose: () => (m.dispose(), x.dispose(), d0.dispose(), d2.dispose()),
+        dispose: () => (disposeKernels(p0, k0), disposeKernels(p2, k2), m.dispose(), x.dispose(), d0.dispose(), d2.dispose()),
       };
     },
   });
@@ -573,7 +601,7 @@ async function reuploadSection(ctx: BenchContext): Promise<SectionResult> {
     description:
       'Upload the weight from a host Float32Array, one matMul, dispose both, per call (leaf-level offloading); timed call by ' +
       'call, alternating, as the layer sections. ' +
-      "[in, out] is the layout Linear keeps; [out, in] with transposeB is PyTorch's. ratio = [in, out] / [out, in] per round; " +
+      "[in, out] is the layout Linear keeps on wasm and GPU backends; [out, in] with transposeB is PyTorch's, which Linear keeps on cpu. ratio = [in, out] / [out, in] per round; " +
       `"re-upload overhead" = ([in, out] re-uploaded − resident) per MiB of weight: upload plus, on wasm, XNNPACK's packing. ` +
       `Break-even batch (first measured batch where [in, out] is faster): ${breakEven ?? 'none in the measured range'}.` +
       heapNote,

@@ -8,6 +8,7 @@ import {
   deviceMapHandleOf,
   GroupNorm,
   Linear,
+  preferredLinearLayout,
   MemhooksError,
   Module,
   module,
@@ -120,6 +121,34 @@ describe('savePretrained / fromPretrained', () => {
     });
   }
 
+  for (const torchLayouts of [true, false]) {
+    it(`loads on wasm what was saved on cpu, and back, though their Linears keep different layouts (torchLayouts: ${torchLayouts})`, async () => {
+      // Square Linears (8 → 8): a weight read in the wrong layout would have the right shape and wrong values.
+      for (const [from, to] of [['cpu', 'wasm'], ['wasm', 'cpu']] as const) {
+        await useBackend(from);
+        const original = build(3);
+        const x = input();
+        const expected = original.forward(x);
+        const want = expected.dataSync().slice();
+        await original.savePretrained(dir, { torchLayouts });
+        tf.dispose([x, expected]);
+        await useBackend(to);
+        const loaded = await PretrainedTestNet.fromPretrained(dir);
+        expect((loaded.blocks.at(0) as Linear).layout).not.toBe((original.blocks.at(0) as Linear).layout);
+        const x2 = input();
+        const y = loaded.forward(x2);
+        const got = y.dataSync();
+        // Same weights; the two backends' kernels sum in other orders: float32 rounding of 8-term sums.
+        got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(1e-5));
+        tf.dispose([x2, y]);
+        loaded.dispose();
+        await useBackend(from);
+        original.dispose();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
   it("places weights with deviceMap: 'auto' under maxMemory and still computes the same output", async () => {
     await useBackend('cpu');
     const original = build(3);
@@ -191,7 +220,12 @@ describe('savePretrained / fromPretrained', () => {
     rewrite({ ...typed, 'norm.weight': { dtype: 'F32', shape: [2, 4], data: typed['norm.weight']!.data } });
     await expect(PretrainedTestNet.fromPretrained(dir)).rejects.toThrow(/Weight "norm\.weight" has shape \[2, 4\] in the checkpoint, but the model expects \[8\]/);
     rewrite({ ...typed, 'blocks.0.weight': { dtype: 'F32', shape: [4, 16], data: typed['blocks.0.weight']!.data } });
-    await expect(PretrainedTestNet.fromPretrained(dir)).rejects.toThrow(/Weight "blocks\.0\.weight" has shape \[4, 16\] in the checkpoint, which does not convert/);
+    // On cpu a Linear keeps PyTorch's [out, in] itself (no conversion); elsewhere [in, out], converted from PyTorch's.
+    await expect(PretrainedTestNet.fromPretrained(dir)).rejects.toThrow(
+      preferredLinearLayout() === 'out_in'
+        ? /Weight "blocks\.0\.weight" has shape \[4, 16\] in the checkpoint, but the model expects \[8, 8\]/
+        : /Weight "blocks\.0\.weight" has shape \[4, 16\] in the checkpoint, which does not convert/,
+    );
     expect(tf.memory().numTensors).toBe(before);
     original.dispose();
   });

@@ -1,5 +1,6 @@
 import { ERROR_CODES, MemhooksError } from '../../errors.js';
 import { torchLayoutOf, type TorchLayout } from '../../models/layers/layouts.js';
+import { Linear, memhooksFileLayoutOf } from '../../models/layers/Linear.js';
 import type { Module } from '../../models/Module.js';
 import { Parameter } from '../../models/Parameter.js';
 import type { LazyEntry } from '../safetensors/write.js';
@@ -10,7 +11,10 @@ export interface OwnedParameter {
   owner: Module;
   key: string;
   param: Parameter;
-  /** How PyTorch lays it out differently; undefined when identical (or `torchLayouts: false`). */
+  /**
+   * How the file lays it out differently: PyTorch's layout, or with `torchLayouts: false` memhooks' own
+   * (Linear [in, out] on every backend, convs HWIO); undefined when identical.
+   */
   layout: TorchLayout | undefined;
 }
 
@@ -26,11 +30,16 @@ export function ownedParameters(root: Module, options: { torchLayouts?: boolean 
     for (const [key, param] of owner.namedParameters({ recurse: false })) {
       if (seen.has(param)) continue;
       seen.add(param);
-      const layout = torchLayouts && param.dtype === 'float32' ? torchLayoutOf(owner, key) : undefined;
+      const layout = param.dtype !== 'float32' ? undefined : torchLayouts ? torchLayoutOf(owner, key) : memhooksLayoutOf(owner, key);
       out.push({ name: path === '' ? key : `${path}.${key}`, owner, key, param, layout });
     }
   }
   return out;
+}
+
+/** memhooks' file layout is the device layout, except a Linear kept as [out, in] (cpu) is written [in, out]. */
+function memhooksLayoutOf(owner: Module, key: string): TorchLayout | undefined {
+  return owner instanceof Linear && key === 'weight' ? memhooksFileLayoutOf(owner) : undefined;
 }
 
 /**

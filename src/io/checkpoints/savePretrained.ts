@@ -13,7 +13,8 @@ export interface SavePretrainedOptions {
   weightsName?: string;
   /**
    * Write weights in PyTorch's layouts (Linear [out, in], convs OIHW; default true), so that the folder
-   * loads in diffusers/transformers with the same parameter names. false writes the device layouts.
+   * loads in diffusers/transformers with the same parameter names. false writes memhooks' own layouts
+   * (Linear [in, out] on every backend, convs HWIO).
    */
   torchLayouts?: boolean;
 }

@@ -1,5 +1,6 @@
 // Built-in layers, PyTorch/diffusers semantics on tfjs tensors (NHWC for images). See docs/layers.md.
 export { Linear, type LinearOptions } from './Linear.js';
+export { OUT_IN_LINEAR_BACKENDS, preferredLinearLayout, type LinearLayout } from './linearLayout.js';
 export { Conv2d, type Conv2dOptions, type Conv2dPadding } from './Conv2d.js';
 export { ConvTranspose2d, type ConvTranspose2dOptions } from './ConvTranspose2d.js';
 export { GroupNorm, type GroupNormOptions } from './GroupNorm.js';

@@ -6,13 +6,21 @@ import { Parameter } from '../Parameter.js';
  * PyTorch's default init for Linear and conv layers: kaiming_uniform(a=√5) for the weight and
  * uniform(−1/√fanIn, 1/√fanIn) for the bias, which both come down to uniform(−1/√fanIn, 1/√fanIn).
  */
-export function uniformParameter(shape: number[], fanIn: number): Parameter {
+export function uniformParameter(shape: number[], fanIn: number, options: { transposed?: boolean } = {}): Parameter {
   const bound = fanIn > 0 ? 1 / Math.sqrt(fanIn) : 0;
+  // `transposed` (rank 2): stored as [cols, rows], with the seeded values drawn in [rows, cols] order, so that a
+  // Linear holds the same weights whichever layout its backend keeps them in.
+  const stored = options.transposed === true ? [shape[1]!, shape[0]!] : shape;
   const init = parameterInit();
-  if (init === undefined) return new Parameter(tf.randomUniform(shape, -bound, bound, 'float32'));
+  if (init === undefined) return new Parameter(tf.randomUniform(stored, -bound, bound, 'float32'));
   const data = new Float32Array(sizeOf(shape));
-  for (let i = 0; i < data.length; i++) data[i] = (2 * init.random() - 1) * bound;
-  return init.place(data, shape);
+  if (options.transposed === true) {
+    const [rows, cols] = shape as [number, number];
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[c * rows + r] = (2 * init.random() - 1) * bound;
+  } else {
+    for (let i = 0; i < data.length; i++) data[i] = (2 * init.random() - 1) * bound;
+  }
+  return init.place(data, stored);
 }
 
 export function onesParameter(shape: number[]): Parameter {

@@ -5,14 +5,14 @@ import {
   type AttentionProcessor,
 } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { expectClose, expectExact, expectNoLeaks, rand, randomizeParameters, values } from './helpers.js';
+import { denseKernel, expectClose, expectExact, expectNoLeaks, linearWeightShape, rand, randomizeParameters, values } from './helpers.js';
 
 /** Per-head attention with explicit slices, an independent route to the same math. */
 function referenceAttention(attn: Attention, x: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
     const [B, N, D] = x.shape as [number, number, number];
     const proj = (l: Linear) => {
-      let y = tf.matMul(tf.reshape(x, [B * N, D]), l.weight.read());
+      let y = tf.matMul(tf.reshape(x, [B * N, D]), denseKernel(l));
       if (l.bias) y = tf.add(y, l.bias.read());
       return tf.reshape(y, [B, N, -1]);
     };
@@ -26,7 +26,7 @@ function referenceAttention(attn: Attention, x: tf.Tensor, mask?: tf.Tensor): tf
       heads.push(tf.matMul(tf.div(e, tf.sum(e, -1, true)), part(v)));
     }
     const merged = tf.reshape(tf.concat(heads, 2), [B * N, attn.innerDim]);
-    return tf.reshape(tf.add(tf.matMul(merged, (attn.to_out.at(0) as Linear).weight.read()), (attn.to_out.at(0) as Linear).bias!.read()), [B, N, D]);
+    return tf.reshape(tf.add(tf.matMul(merged, denseKernel(attn.to_out.at(0) as Linear)), (attn.to_out.at(0) as Linear).bias!.read()), [B, N, D]);
   });
 }
 
@@ -60,7 +60,7 @@ describe.each(BACKENDS)('Attention on %s', (backend) => {
   it('defaults to 8 heads of 64 and a 1/√dimHead scale', () => {
     const attn = new Attention(16);
     expect([attn.heads, attn.dimHead, attn.innerDim, attn.scale]).toEqual([8, 64, 512, 1 / 8]);
-    expect(attn.to_q.weight.shape).toEqual([16, 512]);
+    expect(attn.to_q.weight.shape).toEqual(linearWeightShape(16, 512));
     expect(attn.to_q.bias).toBeUndefined();
     attn.dispose();
   });

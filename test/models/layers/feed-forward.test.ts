@@ -2,15 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Dropout, FeedForward, GEGLU, GELU, InvalidArgumentError, Linear, gelu } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { erf, expectClose, expectNoLeaks, rand, values } from './helpers.js';
+import { denseKernel, erf, expectClose, expectNoLeaks, linearWeightShape, rand, values } from './helpers.js';
 
 const exactGelu = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
 const tanhGelu = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
 
-/** x·W + b in plain tfjs for [..., in] input (W is [in, out]). */
+/** x·W + b in plain tfjs for [..., in] input (W as [in, out]). */
 function linear(l: Linear, x: tf.Tensor): tf.Tensor {
   const lead = x.shape.slice(0, -1);
-  let y = tf.matMul(tf.reshape(x, [-1, l.inFeatures]), l.weight.read());
+  let y = tf.matMul(tf.reshape(x, [-1, l.inFeatures]), denseKernel(l));
   if (l.bias) y = tf.add(y, l.bias.read());
   return tf.reshape(y, [...lead, l.outFeatures]);
 }
@@ -38,7 +38,7 @@ describe.each(BACKENDS)('FeedForward and activations on %s', (backend) => {
   it('GELU module: gelu(proj(x)) with the chosen approximation', () => {
     for (const approximate of ['none', 'tanh'] as const) {
       const act = new GELU(4, 6, { approximate });
-      expect(act.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['proj.weight', [4, 6]], ['proj.bias', [6]]]);
+      expect(act.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['proj.weight', linearWeightShape(4, 6)], ['proj.bias', [6]]]);
       const x = tf.mul(rand([2, 3, 4], 3), 3);
       const y = act.forward(x);
       const h = linear(act.proj, x);
@@ -50,7 +50,7 @@ describe.each(BACKENDS)('FeedForward and activations on %s', (backend) => {
 
   it('GEGLU: first half is the value, second half the gate (hidden · gelu(gate))', () => {
     const act = new GEGLU(4, 3);
-    expect(act.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['proj.weight', [4, 6]], ['proj.bias', [6]]]);
+    expect(act.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['proj.weight', linearWeightShape(4, 6)], ['proj.bias', [6]]]);
     const x = tf.mul(rand([5, 4], 4), 2);
     const y = act.forward(x);
     const h = linear(act.proj, x);
@@ -78,8 +78,8 @@ describe.each(BACKENDS)('FeedForward and activations on %s', (backend) => {
   ] as const)('has diffusers paths with activation %s', (activation, names, proj0Shape) => {
     const ff = new FeedForward(8, { activation });
     expect(ff.namedParameters().map(([n]) => n)).toEqual(names);
-    expect(ff.getParameter('net.0.proj.weight').shape).toEqual(proj0Shape);
-    expect(ff.getParameter('net.2.weight').shape).toEqual([32, 8]);
+    expect(ff.getParameter('net.0.proj.weight').shape).toEqual(linearWeightShape(proj0Shape[0], proj0Shape[1]));
+    expect(ff.getParameter('net.2.weight').shape).toEqual(linearWeightShape(32, 8));
     expect(ff.namedModules().map(([p, m]) => `${p}:${m.constructor.name}`)).toEqual([
       ':FeedForward', 'net:ModuleList', `net.0:${activation === 'geglu' ? 'GEGLU' : 'GELU'}`, 'net.0.proj:Linear',
       'net.1:Dropout', 'net.2:Linear',

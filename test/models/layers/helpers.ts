@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import type { Module } from '../../../src/index.js';
+import { preferredLinearLayout, type Linear, type Module } from '../../../src/index.js';
 
 /** A random float32 tensor with values in [-1, 1) from a fixed seed. */
 export function rand(shape: number[], seed = 1): tf.Tensor {
@@ -14,6 +14,16 @@ export function randomizeParameters(m: Module, seed = 100): void {
     p.assign(value);
     value.dispose();
   });
+}
+
+/** A Linear's weight as [in, out] (tfjs Dense's kernel), whichever layout the layer keeps it in. */
+export function denseKernel(l: Linear): tf.Tensor {
+  return l.layout === 'out_in' ? tf.transpose(l.weight.read()) : l.weight.read();
+}
+
+/** The shape a Linear(in, out) built now keeps its weight in: [in, out], or [out, in] where the backend prefers it. */
+export function linearWeightShape(inFeatures: number, outFeatures: number): [number, number] {
+  return preferredLinearLayout() === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures];
 }
 
 export function values(t: tf.Tensor): number[] {

@@ -43,7 +43,7 @@ describe.each(BACKENDS)('torchLayoutOf on %s', (backend) => {
   beforeAll(async () => { await useBackend(backend); });
 
   it('converts Linear.weight [in, out] ↔ PyTorch [out, in] by the definition W_torch[o][i] = W[i][o]', () => {
-    const layer = new Linear(5, 3);
+    const layer = new Linear(5, 3, { layout: 'in_out' });
     const layout = torchLayoutOf(layer, 'weight')!;
     expect(layout.describe).toMatch(/\[in, out\].*\[out, in\]/);
     const device = iota([5, 3]);
@@ -57,8 +57,15 @@ describe.each(BACKENDS)('torchLayoutOf on %s', (backend) => {
     layer.dispose();
   });
 
+  it("has no conversion for a Linear kept in PyTorch's [out, in] (the cpu backend's layout)", () => {
+    const layer = new Linear(5, 3, { layout: 'out_in' });
+    expect(layer.weight.shape).toEqual([3, 5]);
+    expect(torchLayoutOf(layer, 'weight')).toBeUndefined();
+    layer.dispose();
+  });
+
   it('transposes a large Linear weight (tiled path) exactly', () => {
-    const layer = new Linear(67, 45);
+    const layer = new Linear(67, 45, { layout: 'in_out' });
     const layout = torchLayoutOf(layer, 'weight')!;
     const torch = iota([45, 67]);
     const device = layout.fromTorch(torch);
@@ -120,13 +127,19 @@ describe.each(BACKENDS)('torchLayoutOf on %s', (backend) => {
       expect(torchLayoutOf(m, k)).toBeUndefined();
     }
     const attn = new Attention(8, { heads: 2, dimHead: 4 });
-    expect(torchLayoutOf(attn, 'to_q.weight')?.describe).toMatch(/Linear/);
-    expect(torchLayoutOf(attn, 'to_out.0.weight')?.toTorch(iota([8, 8])).shape).toEqual([8, 8]);
+    // Attention's Linears take the backend's layout: converted where it is [in, out], identical to PyTorch's on cpu.
+    if (attn.to_q.layout === 'in_out') {
+      expect(torchLayoutOf(attn, 'to_q.weight')?.describe).toMatch(/Linear/);
+      expect(torchLayoutOf(attn, 'to_out.0.weight')?.toTorch(iota([8, 8])).shape).toEqual([8, 8]);
+    } else {
+      expect(torchLayoutOf(attn, 'to_q.weight')).toBeUndefined();
+      expect(torchLayoutOf(attn, 'to_out.0.weight')).toBeUndefined();
+    }
     for (const m of [norm, ln, emb, attn]) m.dispose();
   });
 
   it('refuses a missing parameter and a tensor of the wrong shape, naming both shapes', () => {
-    const layer = new Linear(5, 3);
+    const layer = new Linear(5, 3, { layout: 'in_out' });
     expect(() => torchLayoutOf(layer, 'gamma')).toThrowError(/has no parameter "gamma".*own parameters are: weight, bias/);
     const layout = torchLayoutOf(layer, 'weight')!;
     expect(() => layout.fromTorch(iota([5, 3]))).toThrowError(MemhooksError);

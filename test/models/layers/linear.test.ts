@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, Linear, Module, module } from '../../../src/index.js';
+import { InvalidArgumentError, Linear, Module, module, preferredLinearLayout, withParameterInit } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { expectClose, expectExact, expectNoLeaks, rand, values } from './helpers.js';
+import { denseKernel, expectClose, expectExact, expectNoLeaks, rand, values } from './helpers.js';
 
 @module()
 class LinearHolder extends Module {
@@ -13,11 +13,29 @@ class LinearHolder extends Module {
 describe.each(BACKENDS)('Linear on %s', (backend) => {
   beforeAll(async () => { await useBackend(backend); });
 
-  it("stores the weight in tfjs Dense's [in, out] layout and names weight before bias", () => {
+  it("keeps the weight in the backend's fastest layout (cpu: PyTorch's [out, in]; others: Dense's [in, out]) and names weight before bias", () => {
+    expect(preferredLinearLayout()).toBe(backend === 'cpu' ? 'out_in' : 'in_out');
     const layer = new Linear(5, 3);
-    expect(layer.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['weight', [5, 3]], ['bias', [3]]]);
+    expect(layer.layout).toBe(preferredLinearLayout());
+    expect(layer.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['weight', backend === 'cpu' ? [3, 5] : [5, 3]], ['bias', [3]]]);
     expect(new Linear(5, 3, { bias: false }).namedParameters().map(([n]) => n)).toEqual(['weight']);
+    expect(new Linear(5, 3, { layout: 'in_out' }).weight.shape).toEqual([5, 3]);
+    expect(new Linear(5, 3, { layout: 'out_in' }).weight.shape).toEqual([3, 5]);
+    expect(() => new Linear(5, 3, { layout: 'io' as never })).toThrowError(/`layout` must be 'in_out' or 'out_in'.*got "io"/);
     layer.dispose();
+  });
+
+  it('draws the same seeded weights in either layout, and both layouts compute the same values', () => {
+    const [a, b] = (['in_out', 'out_in'] as const).map((layout) => withParameterInit({ seed: 5 }, () => new Linear(7, 4, { layout })));
+    const [ka, kb] = [denseKernel(a!), denseKernel(b!)];
+    expectExact(ka, kb);
+    const x = rand([6, 7], 2);
+    const [ya, yb] = [a!.forward(x), b!.forward(x)];
+    // Tolerance: float32 rounding of an 8-term sum of values below 1, summed in another order.
+    expectClose(ya, yb, { rtol: 1e-6, atol: 1e-6 });
+    tf.dispose([ka, kb, x, ya, yb]);
+    a!.dispose();
+    b!.dispose();
   });
 
   it('initializes uniformly within ±1/√inFeatures like PyTorch', () => {
@@ -30,15 +48,23 @@ describe.each(BACKENDS)('Linear on %s', (backend) => {
     layer.dispose();
   });
 
-  it("equals tfjs' fused matMul (Dense's kernel) exactly and x·W + b in float64 within float32 rounding, for 3-D input", () => {
-    const layer = new Linear(5, 3);
+  it.each(['in_out', 'out_in'] as const)("equals tfjs' fused matMul exactly and x·W + b in float64 within float32 rounding, for 3-D input (%s)", (layout) => {
+    const layer = new Linear(5, 3, { layout });
     const x = rand([2, 4, 5], 7);
     const y = layer.forward(x);
-    const fused = tf.reshape(tf.fused.matMul({ a: tf.reshape(x, [8, 5]) as tf.Tensor2D, b: layer.weight.read() as tf.Tensor2D, bias: layer.bias!.read() }), [2, 4, 3]);
+    // The kernels it uses: Dense's fused matMul for [in, out]; for [out, in], matMul with transposeB then the bias
+    // (tfjs-backend-wasm's fused kernel misplaces the bias with transposeB; the float64 check below catches that).
+    const x2d = tf.reshape(x, [8, 5]) as tf.Tensor2D;
+    const w = layer.weight.read() as tf.Tensor2D;
+    const fused = tf.reshape(
+      layout === 'in_out' ? tf.fused.matMul({ a: x2d, b: w, bias: layer.bias!.read() }) : tf.add(tf.matMul(x2d, w, false, true), layer.bias!.read()),
+      [2, 4, 3],
+    );
     expectExact(y, fused);
     // The reference in float64 from the definition y[r][o] = b[o] + Σ_i x[r][i]·W[i][o] (W is [in, out]).
     // Tolerance: float32 rounding of a 6-term sum of values below 1, in any order.
-    const xs = values(x), ws = values(layer.weight.read()), bs = values(layer.bias!.read());
+    const kernel = denseKernel(layer);
+    const xs = values(x), ws = values(kernel), bs = values(layer.bias!.read());
     const data = Array.from({ length: 8 * 3 }, (_, k) => {
       const r = Math.floor(k / 3), o = k % 3;
       let sum = bs[o]!;
@@ -46,7 +72,7 @@ describe.each(BACKENDS)('Linear on %s', (backend) => {
       return sum;
     });
     expectClose(y, { data, shape: [2, 4, 3] }, { rtol: 1e-6, atol: 1e-6 });
-    tf.dispose([x, y, fused]);
+    tf.dispose([x, x2d, y, fused, kernel]);
     layer.dispose();
   });
 
@@ -54,7 +80,7 @@ describe.each(BACKENDS)('Linear on %s', (backend) => {
     const layer = new Linear(4, 2, { bias: false });
     const x = rand([4], 3);
     const y = layer.forward(x);
-    const expected = tf.reshape(tf.matMul(tf.reshape(x, [1, 4]), layer.weight.read()), [2]);
+    const expected = tf.reshape(tf.matMul(tf.reshape(x, [1, 4]), layer.weight.read(), false, layer.layout === 'out_in'), [2]);
     expectExact(y, expected);
     tf.dispose([x, y, expected]);
     layer.dispose();
