@@ -5,11 +5,15 @@
  *    worker runs), the host site (read the packed codes, decode, make the float32 tensor) and the device
  *    site (unpack with int32 ops, gather from a lookup table);
  * 2. forward: a 52 M-parameter MLP, resident float32 against fp8 and bf16 casting and fp8 casting + leaf-level
- *    group offloading with stream, at a transfer-bound and a compute-bound batch. Its weights are
+ *    group offloading with stream, from host memory and from disk (the transfer worker reads and decodes the
+ *    next layer while one computes), at a transfer-bound and compute-bound batches. Its weights are
  *    pre-rounded to float8_e4m3fn values, which every storage dtype holds exactly, so every variant must
  *    give the resident output bit for bit.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   bytesPerCode,
@@ -21,6 +25,7 @@ import {
   decodeOnHost,
   decodePacked,
   encodePacked,
+  events,
   Linear,
   LOW_PRECISION_DTYPES,
   memory,
@@ -28,6 +33,7 @@ import {
   ModuleList,
   Parameter,
   type LowPrecisionDtype,
+  type TransferEvent,
 } from '../src/index.js';
 import { interleave, maxAbsDiff, median, pairedRatio, target, type BenchContext, type Benchmark, type SectionResult, type Variant } from './framework.js';
 import { measureUploadCost } from './uploadCost.js';
@@ -175,17 +181,45 @@ function copyInto(from: Module, to: Module): void {
   from.parameters().forEach((p, i) => target[i]!.assign(p.read()));
 }
 
-/** Which storage dtype a variant decodes, for its transfer floor. */
+const HOST_STREAM = 'fp8 casting + leaf offload + stream';
+const DISK_STREAM = 'fp8 casting + leaf offload + disk + stream';
+
+/** Which storage dtype a variant decodes on the main thread (host site), for its transfer floor. */
 const DTYPE_OF: Record<string, LowPrecisionDtype | undefined> = {
   'fp8 casting': 'float8_e4m3fn',
   'bf16 casting': 'bfloat16',
-  'fp8 casting + leaf offload + stream': 'float8_e4m3fn',
 };
+/** Variants whose decode runs on the transfer worker, beside the kernels: only the upload stays serial. */
+const WORKER_DECODED = new Set([HOST_STREAM, DISK_STREAM]);
+/**
+ * The variants timed at each batch after the first (a forward takes seconds there; the full benchmark must stay
+ * within minutes): at the compute-bound batch everything but bf16 (whose cost differs from fp8's only by the
+ * decode, measured above); at the largest only the comparison the target needs.
+ */
+const AT_COMPUTE_BOUND = new Set(['resident float32', 'fp8 casting', HOST_STREAM, DISK_STREAM]);
+const AT_LARGEST = new Set(['resident float32', HOST_STREAM]);
+
+/** How many weights were decoded on the worker during `fn` (from the 'cast' events). */
+function workerDecodes(fn: () => void): number {
+  let n = 0;
+  const on = (e: TransferEvent): void => {
+    if (e.site === 'worker') n++;
+  };
+  events.on('cast', on);
+  try {
+    fn();
+  } finally {
+    events.off('cast', on);
+  }
+  return n;
+}
 
 async function forwardSection(ctx: BenchContext, hostDecodeMsPerMillion: Record<string, number>): Promise<SectionResult> {
   const dim = ctx.smoke ? 64 : 2560;
   const depth = ctx.smoke ? 2 : 8;
-  const batches = ctx.smoke ? [2, 8] : [16, 512];
+  // 16: transfer-bound; 512: compute-bound (compute ≫ transfer); 1024: where a fixed serial upload per forward
+  // weighs half as much again (only the variants of the target are timed there).
+  const batches = ctx.smoke ? [2, 8] : [16, 512, 1024];
   const rounds = Math.min(ctx.runs, 5);
   const resident = new Mlp(dim, depth);
   roundWeightsToFp8(resident);
@@ -198,34 +232,45 @@ async function forwardSection(ctx: BenchContext, hostDecodeMsPerMillion: Record<
   const fp8 = make();
   const bf16 = make();
   const offloaded = make();
+  const fromDisk = make();
+  const diskDir = fs.mkdtempSync(join(os.tmpdir(), 'memhooks-bench-casting-'));
   const handles = [
     applyLayerwiseCasting(fp8, { storageDtype: 'float8_e4m3fn', skipModulesPattern: null }),
     applyLayerwiseCasting(bf16, { storageDtype: 'bfloat16', skipModulesPattern: null }),
     applyLayerwiseCasting(offloaded, { storageDtype: 'float8_e4m3fn', skipModulesPattern: null }),
   ];
   handles.push(applyGroupOffloading(offloaded, { offloadType: 'leaf_level', useStream: true }));
-  const models: Array<[string, Mlp]> = [['resident float32', resident], ['fp8 casting', fp8], ['bf16 casting', bf16], ['fp8 casting + leaf offload + stream', offloaded]];
+  handles.push(applyLayerwiseCasting(fromDisk, { storageDtype: 'float8_e4m3fn', skipModulesPattern: null }));
+  handles.push(applyGroupOffloading(fromDisk, { offloadType: 'leaf_level', useStream: true, offloadToDiskPath: diskDir }));
+  const diskFileBytes = fs.readdirSync(diskDir).filter((f) => f.endsWith('.safetensors')).reduce((n, f) => n + fs.statSync(join(diskDir, f)).size, 0);
+  const allModels: Array<[string, Mlp]> = [['resident float32', resident], ['fp8 casting', fp8], ['bf16 casting', bf16], [HOST_STREAM, offloaded], [DISK_STREAM, fromDisk]];
   const rows: Array<Array<string | number>> = [];
   // The serial transfer of a cast forward on this backend: the host decode of every weight, then the upload
   // of its float32 copy and (wasm) XNNPACK's packing of it at first use. Measured alone, in this run.
   const uploadMsPerMiB = measureUploadCost(ctx.smoke ? 2 : 7);
   const float32MiB = (params * 4) / 2 ** 20;
   const serialMs = (dtype: LowPrecisionDtype): number => (hostDecodeMsPerMillion[dtype]! * params) / 1e6 + uploadMsPerMiB * float32MiB;
-  const metrics: Record<string, number> = { parameters: params, uploadMsPerMiB };
+  const metrics: Record<string, number> = { parameters: params, uploadMsPerMiB, diskFileBytes, diskShareOfFloat32: diskFileBytes / (params * 4) };
   const allSamples: Record<string, number[]> = {};
   let diff = 0;
   let leakedTensors = 0;
   const targets = [];
   for (const batch of batches) {
+    const index = batches.indexOf(batch);
+    const only = ctx.smoke || index === 0 ? undefined : index === batches.length - 1 ? AT_LARGEST : AT_COMPUTE_BOUND;
+    const models = only === undefined ? allModels : allModels.filter(([name]) => only.has(name));
     const x = tf.randomNormal([batch, dim], 0, 1, 'float32', batch);
     const expected = resident.forward(x) as tf.Tensor;
     const memoryOf = new Map<string, { between: number; peak: number }>();
     for (const [name, m] of models) {
       // Untimed: the first forward records the stream order and lets XNNPACK pack; then the bytes on the
-      // device between forwards and at the peak of one.
-      tf.dispose(m.forward(x));
+      // device between forwards and at the peak of one (after the first batch, that tracked forward is the warm-up).
+      if (index === 0) tf.dispose(m.forward(x));
       const before = memory.stats().deviceBytes;
-      const { result, peakDeviceBytes } = memory.track(() => m.forward(x) as tf.Tensor);
+      let tracked: { result: tf.Tensor; peakDeviceBytes: number } | undefined;
+      const decodes = workerDecodes(() => (tracked = memory.track(() => m.forward(x) as tf.Tensor)));
+      if (WORKER_DECODED.has(name)) metrics[`workerDecodedLayers_${name}_${batch}`] = decodes;
+      const { result, peakDeviceBytes } = tracked!;
       diff = Math.max(diff, maxAbsDiff(result, expected));
       result.dispose();
       memoryOf.set(name, { between: m.memoryFootprint().device, peak: peakDeviceBytes - before });
@@ -250,39 +295,46 @@ async function forwardSection(ctx: BenchContext, hostDecodeMsPerMillion: Record<
       metrics[`weightBytesBetween_${name}`] = mem.between;
       const dtype = DTYPE_OF[name];
       // Floor: compute (the resident forward) plus the serial transfer, which nothing overlaps on one thread.
-      const floor = median(base) / 1e6 + (dtype === undefined ? 0 : serialMs(dtype));
+      // With the decode on the worker, only the upload of the float32 values (and the re-pack) stays serial.
+      const serial = dtype !== undefined ? serialMs(dtype) : WORKER_DECODED.has(name) ? uploadMsPerMiB * float32MiB : 0;
+      const floor = median(base) / 1e6 + serial;
       const efficiency = floor / (median(s) / 1e6);
       metrics[`efficiency_${name}_${batch}`] = efficiency;
-      rows.push([batch, name, median(s) / 1e6, ratio, floor, efficiency, mem.between / 2 ** 20, (mem.between / residentBytes) * 100, mem.peak / 2 ** 20, offloadedHost(name, offloaded)]);
+      const host = name === HOST_STREAM ? offloaded.memoryFootprint().host / 2 ** 20 : 0;
+      const disk = name === DISK_STREAM ? diskFileBytes / 2 ** 20 : 0;
+      rows.push([batch, name, median(s) / 1e6, ratio, floor, efficiency, mem.between / 2 ** 20, (mem.between / residentBytes) * 100, mem.peak / 2 ** 20, host, disk]);
     }
-    if (batch === batches[batches.length - 1]) {
-      targets.push(target(`fp8 casting + leaf offload + stream / resident at batch ${batch} (compute-bound)`, metrics[`ratio_fp8 casting + leaf offload + stream_${batch}`]!, 1.1, '×'));
-      const share = memoryOf.get('fp8 casting + leaf offload + stream')!.between / memoryOf.get('resident float32')!.between;
+    if (batch >= batches[1]!) {
+      targets.push(target(`${HOST_STREAM} / resident at batch ${batch} (compute-bound)`, metrics[`ratio_${HOST_STREAM}_${batch}`]!, 1.1, '×'));
+    }
+    if (batch === batches[1]) {
+      const share = memoryOf.get(HOST_STREAM)!.between / memoryOf.get('resident float32')!.between;
       targets.push(target('device weight bytes of fp8 + leaf offload, share of resident', share * 100, 25, '%'));
     }
     tf.dispose([x, expected]);
   }
   for (const h of handles.reverse()) h.remove();
-  for (const [, m] of models) m.dispose();
+  for (const [, m] of allModels) m.dispose();
+  fs.rmSync(diskDir, { recursive: true, force: true });
   return {
     id: 'forward',
     title: `Forward overhead on a ${(params / 1e6).toFixed(1)} M-parameter MLP`,
     description:
-      `${depth} Linear(${dim}, ${dim}) + ReLU layers, float32 input [batch, ${dim}]. Casting decodes each layer's weights on the host before ` +
-      `its forward (on wasm that adds the float32 upload and XNNPACK's re-pack of the fresh weight). Medians of ${rounds} interleaved rounds. ` +
-      `Floor = resident forward + host decode of every weight (section above) + upload and first-use packing of the float32 bytes ` +
-      `(measured alone: ${uploadMsPerMiB.toFixed(2)} ms per MiB); all of it runs on the one thread here. Efficiency = floor / measured. ` +
-      'Device MiB between forwards is memoryFootprint().device; peak is memory.track during one forward, above what was on the device before it.',
-    table: { columns: ['batch', 'variant', 'ms per forward', 'ratio to resident', 'floor (ms)', 'efficiency', 'device weight MiB between forwards', '% of resident', 'peak MiB in a forward', 'host MiB'], rows },
+      `${depth} Linear(${dim}, ${dim}) + ReLU layers, float32 input [batch, ${dim}]. Casting alone decodes each layer's weights on the host before ` +
+      `its forward (on wasm that adds the float32 upload and XNNPACK's re-pack of the fresh weight). With leaf offload + stream, the transfer ` +
+      `worker decodes the next layer's codes (read from the host copy, or from its safetensors file on disk) while one computes; the main ` +
+      `thread uploads the codes and the float32 values. Medians of ${rounds} interleaved rounds; ${ctx.smoke ? 'every variant at every batch' : `bf16 at batch ${batches[0]} only, and at batch ${batches[batches.length - 1]} only the target's comparison`}. ` +
+      `Floor = resident forward + serial transfer: for host-site decoding, the decode of every weight (section ` +
+      `above) + upload and first-use packing of the float32 bytes (measured alone: ${uploadMsPerMiB.toFixed(2)} ms per MiB); for worker ` +
+      `decoding, the upload and packing only (the decode runs beside the kernels). Efficiency = floor / measured. Device MiB between ` +
+      'forwards is memoryFootprint().device; peak is memory.track during one forward, above what was on the device before it. Disk MiB: ' +
+      `the group files (${((diskFileBytes / (params * 4)) * 100).toFixed(1)}% of the float32 bytes).`,
+    table: { columns: ['batch', 'variant', 'ms per forward', 'ratio to resident', 'floor (ms)', 'efficiency', 'device weight MiB between forwards', '% of resident', 'peak MiB in a forward', 'host MiB', 'disk MiB'], rows },
     samples: allSamples,
     metrics,
     targets,
     check: { maxAbsDiff: diff, tolerance: 0, against: 'the resident float32 forward (weights pre-rounded to fp8 values)', leakedTensors },
   };
-}
-
-function offloadedHost(name: string, offloaded: Module): number {
-  return name.includes('offload') ? offloaded.memoryFootprint().host / 2 ** 20 : 0;
 }
 
 export const castingBenchmark: Benchmark = {

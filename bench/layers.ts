@@ -410,9 +410,11 @@ function feedForwardBench(smoke: boolean): LayerBench {
 
 /**
  * Seconds one case may take: cheap cases get up to 3× the requested rounds, slow ones (the cpu backend's
- * large matmuls) fewer, never below 5.
+ * large matmuls) fewer, never below MIN_ROUNDS: a cpu call of 1–2 s varies by ±30% (garbage collection of
+ * the backend's fresh arrays), and a median over 5 rounds still moved by 10% between runs.
  */
 const CASE_BUDGET_S = 30;
+const MIN_ROUNDS = 11;
 
 /** Target length of one round (every timed variant called `calls` times, call by call). */
 const ROUND_MS = 60;
@@ -479,7 +481,7 @@ function runCase(ctx: BenchContext, lb: LayerBench, c: Case): CaseResult {
   const runs = timed.map(([name, fn]) => (name === 'ours' ? () => fn().dispose() : () => tf.tidy(fn).dispose()));
   const oneRound = timed.reduce((a, [name]) => a + screen[fns.findIndex(([n]) => n === name)]!, 0);
   const calls = ctx.smoke ? 1 : Math.max(3, Math.round(ROUND_MS / Math.max(oneRound, 1e-3)));
-  const rounds = ctx.smoke ? ctx.runs : Math.max(5, Math.min(3 * ctx.runs, Math.floor((CASE_BUDGET_S * 1e3) / (oneRound * calls))));
+  const rounds = ctx.smoke ? ctx.runs : Math.max(MIN_ROUNDS, Math.min(3 * ctx.runs, Math.floor((CASE_BUDGET_S * 1e3) / (oneRound * calls))));
   const perRound = timeCallByCall(runs, rounds, calls);
   const samples: Record<string, number[]> = Object.fromEntries(timed.map(([name], k) => [name, perRound[k]!]));
   const leaked = tf.memory().numTensors - before;

@@ -403,8 +403,14 @@ export class Parameter {
       const words = tf.keep(tf.tensor(packed.words, [packed.words.length], 'int32'));
       tensor.dispose();
       this.storage = { tier: 'device', tensor: words };
+    } else if (s.tier === 'disk') {
+      // A weight on disk (generated there) is read once and its codes kept on the host, a half or a quarter of
+      // its float32 bytes; the file keeps the float32 values (restoreFloat32Storage() leaves them on the host).
+      const packed = encodePacked(dtype, s.ref.read() as Float32Array);
+      ledger.hostBytes += packed.words.byteLength;
+      this.storage = { tier: 'host', data: packed.words };
     } else {
-      throw new InvalidArgumentError(`Parameter ${describeParameter(this)} is on the "${s.tier}" tier; cast it while it is on the device or the host.`);
+      throw new InvalidArgumentError(`Parameter ${describeParameter(this)} is on the "${s.tier}" tier; cast it while it is on the device, the host or disk.`);
     }
     this.storageDtype = dtype;
     return this;

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Linear, MemhooksError, Module, Pipeline } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { scratchDirs } from '../helpers/scratch.js';
 import { expectBitwise, expectSameWeights, snapshotWeights, tiers } from '../strategies/cpu-offload/models.js';
 import { disposeComponents, TinyEncoder, tinyComponents, TinyPipeline } from './fixtures.js';
 
@@ -14,15 +14,7 @@ class OtherPipeline extends Pipeline {}
 
 describe.each(BACKENDS)('pipeline folders on %s', (backend) => {
   beforeAll(() => useBackend(backend));
-  const dirs: string[] = [];
-  const tmp = () => {
-    const d = mkdtempSync(join(os.tmpdir(), 'memhooks-pipe-'));
-    dirs.push(d);
-    return d;
-  };
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
+  const tmp = scratchDirs('memhooks-pipe-');
 
   it('saves model_index.json and one folder per component, and loads the pipeline back bitwise', async () => {
     const pipe = new TinyPipeline(tinyComponents());

@@ -31,7 +31,11 @@ export class GEGLU extends Module {
 
   forward(x: tf.Tensor): tf.Tensor {
     checkInput(this, x, { minRank: 1, lastDim: this.proj.inFeatures, dtype: 'float32', expected: `[..., ${this.proj.inFeatures}]` });
-    const [hidden, gate] = tf.split(this.proj.forward(x), 2, -1);
-    return tf.mul(hidden!, gelu(gate!));
+    const h = this.proj.forward(x);
+    // Split a 2-D view: cpu's slice walks every element's index, and a rank-2 index is cheaper to walk.
+    const flat = h.rank === 2 ? h : tf.reshape(h, [-1, 2 * this.dimOut]);
+    const [hidden, gate] = tf.split(flat, 2, -1);
+    const y = tf.mul(hidden!, gelu(gate!));
+    return h.rank === 2 ? y : tf.reshape(y, [...h.shape.slice(0, -1), this.dimOut]);
   }
 }

@@ -16,6 +16,20 @@ export interface ReadJob {
   buffer: SharedArrayBuffer;
   /** Compute the sha256 of the bytes read (on the worker, so it overlaps the compute). */
   hash: boolean;
+  /** Optional: low-precision codes to decode once read, within the same buffer (a disk read of cast weights). */
+  decode?: DecodeItem[];
+}
+
+/**
+ * `length` codes of `dtype` at byte `codesAt` of the job's buffer, decoded into `length` float32 values at
+ * byte `outAt` of the same buffer (4-aligned). The regions must not overlap.
+ */
+export type DecodeItem = [dtype: string, codesAt: number, length: number, outAt: number];
+
+/** Decoding of low-precision codes already in `buffer` (shared staging memory) into float32, on the worker. */
+export interface DecodeJob {
+  buffer: SharedArrayBuffer;
+  items: DecodeItem[];
 }
 
 interface Shared {
@@ -69,6 +83,8 @@ export interface TransferLease {
    * buffer and the control block are sent to the worker once, then named by id.
    */
   read(job: ReadJob, control: TransferControl): TransferControl;
+  /** Posts a decode job, with the same protocol as read(): wait on `control` for the float32 values. */
+  decode(job: DecodeJob, control: TransferControl): TransferControl;
   /** The worker drops its reference to `buffer` (call it when a buffer that was read into is dropped). */
   forget(buffer: SharedArrayBuffer): void;
   release(): void;
@@ -83,6 +99,12 @@ export function acquireTransferWorker(): TransferLease {
       control.reset();
       const { buffer, ...rest } = job;
       w.postMessage({ ...rest, op: 'read', buffer: idOf(w, buffer), control: idOf(w, control.buffer) });
+      return control;
+    },
+    decode(job: DecodeJob, control: TransferControl): TransferControl {
+      const w = worker();
+      control.reset();
+      w.postMessage({ op: 'decode', decode: job.items, buffer: idOf(w, job.buffer), control: idOf(w, control.buffer) });
       return control;
     },
     forget(buffer: SharedArrayBuffer): void {

@@ -1,3 +1,5 @@
+import { DECODE_WORKER_SOURCE } from '../../dtypes/workerSource.js';
+
 /**
  * The transfer worker's code, run with `new Worker(WORKER_SOURCE, { eval: true })`. It is a string (plain
  * CommonJS, no imports of ours) so that the same worker starts from the ESM build, the CJS build and from
@@ -8,6 +10,10 @@
  * writes the bytes into the job's SharedArrayBuffer, then the status, and notifies; the main thread reads
  * the status with Atomics and blocks with Atomics.wait only while it is still pending. Nothing is sent back
  * by message: a main thread blocked in a synchronous forward could not receive it.
+ *
+ * Jobs: 'read' (positioned reads of a file, optionally followed by decoding what was read) and 'decode'
+ * (low-precision codes → float32 inside one shared buffer, for layerwise-cast weights that group offloading
+ * prefetches). The decoder is src/dtypes' own source (DECODE_WORKER_SOURCE), embedded.
  */
 export const WORKER_SOURCE = String.raw`
 'use strict';
@@ -19,6 +25,7 @@ const STATE = 0, ERROR_LENGTH = 1, DIGEST_AT = 8, ERROR_AT = 72, ERROR_MAX = 102
 // Shared memory is registered once per buffer (by id) and jobs name it by id: a job is then a small plain
 // message, and no SharedArrayBuffer crosses postMessage per transfer.
 const buffers = new Map();
+${DECODE_WORKER_SOURCE}
 
 function finish(job, state, digest, message) {
   const control = buffers.get(job.control);
@@ -66,12 +73,31 @@ function read(job) {
   }
 }
 
+// Each item: [dtype, codesAt, length, outAt] (byte offsets into the job's buffer): length codes of dtype
+// at codesAt are decoded into length float32 values at outAt.
+function decode(job) {
+  const buffer = buffers.get(job.buffer);
+  if (buffer === undefined) throw new Error('unknown staging buffer ' + job.buffer);
+  for (const [dtype, codesAt, length, outAt] of job.decode) {
+    const f = FORMATS[dtype];
+    if (f === undefined) throw new Error('unknown storage dtype ' + dtype);
+    const codes = f.bits === 16 ? new Uint16Array(buffer, codesAt, length) : new Uint8Array(buffer, codesAt, length);
+    decodeInto(dtype, codes, new Float32Array(buffer, outAt, length));
+  }
+}
+
 parentPort.on('message', (job) => {
   if (job.op === 'register') return void buffers.set(job.id, job.buffer);
   if (job.op === 'forget') return void buffers.delete(job.id);
   try {
-    if (job.op === 'read') finish(job, 1, read(job), '');
-    else finish(job, 2, '', 'unknown job ' + job.op);
+    if (job.op === 'read') {
+      const digest = read(job);
+      if (job.decode) decode(job);
+      finish(job, 1, digest, '');
+    } else if (job.op === 'decode') {
+      decode(job);
+      finish(job, 1, '', '');
+    } else finish(job, 2, '', 'unknown job ' + job.op);
   } catch (e) {
     finish(job, e && e.changed ? 3 : 2, '', String((e && e.message) || e));
   }

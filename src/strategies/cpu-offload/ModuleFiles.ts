@@ -6,7 +6,7 @@ import type { DiskRef, Parameter } from '../../models/Parameter.js';
 import { ledger } from '../../runtime/ledger.js';
 import { memory } from '../../runtime/memory.js';
 import { emit } from '../../runtime/events.js';
-import { bytesOf, checksumOf, groupFileName, readGroupSync, writeGroupFile, type GroupFile, type GroupRecord } from '../group-offloading/disk/groupFiles.js';
+import { bytesOf, checksumOf, codesTensorOf, groupFileName, readGroupSync, writeGroupFile, type GroupFile, type GroupRecord } from '../group-offloading/disk/groupFiles.js';
 
 /** One module's own weights in one file. */
 interface Entry {
@@ -36,11 +36,13 @@ export class ModuleFiles {
         this.createdDir = true;
       }
       for (const { path, params } of owners) {
-        const datas = params.map((p) => bytesOf(currentBytes(p)));
+        // A cast weight (layerwise casting) is written as its codes, under safetensors' own dtype.
+        const coded = params.map((p, i) => (p.isLowPrecision ? codesTensorOf(p, `${path}#${i}`) : undefined));
+        const datas = params.map((p, i) => coded[i]?.data ?? bytesOf(currentBytes(p)));
         const record: GroupRecord = {
           file: groupFileName(`sequential:${path}`),
           checksum: checksumOf(datas),
-          tensors: params.map((p, i) => ({ name: `${path}#${i}`, dtype: p.dtype === 'int32' ? 'I32' : 'F32', shape: [...p.shape], byteLength: datas[i]!.byteLength })),
+          tensors: params.map((p, i) => coded[i]?.tensor ?? { name: `${path}#${i}`, dtype: p.dtype === 'int32' ? 'I32' : 'F32', shape: [...p.shape], byteLength: datas[i]!.byteLength }),
         };
         const file = writeGroupFile(join(this.dir, record.file), record, datas);
         ledger.diskBytes += file.size;

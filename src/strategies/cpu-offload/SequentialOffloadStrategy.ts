@@ -32,12 +32,6 @@ function resolve(module: Module, options: SequentialOffloadOptions | undefined):
   if (disk !== undefined && (typeof disk !== 'string' || disk.trim() === '')) {
     throw new InvalidArgumentError(`${FN}: \`offloadToDiskPath\` must be a folder path (a non-empty string), got ${describeValue(disk)}.`);
   }
-  if (disk !== undefined) {
-    const lowp = module.parameters().find((p) => p.isLowPrecision);
-    if (lowp !== undefined) {
-      throw new InvalidArgumentError(`${FN}: disk offload of low-precision weights (${lowp.toString()}) is not supported. Apply it before layerwise casting, or offload to the host.`);
-    }
-  }
   resolveExecutionDevice(FN, o.executionDevice);
   if (module.parameters().length === 0) {
     throw new InvalidArgumentError(`${FN}: module ${describeModule(module)} has no parameters, so there is nothing to offload.`);

@@ -1,4 +1,5 @@
 import type { HostArray } from '../../models/dtypes.js';
+import { InvalidArgumentError } from '../../errors.js';
 import type { Parameter } from '../../models/Parameter.js';
 import { memory } from '../../runtime/memory.js';
 
@@ -10,6 +11,17 @@ export class TierSnapshot {
   private readonly tiers: ReadonlyMap<Parameter, 'device' | 'host'>;
 
   constructor(readonly params: readonly Parameter[]) {
+    // These strategies hold every weight in host memory and put it on the device at remove(): for a model on
+    // disk (larger than memory, usually) both would be wrong, so they refuse before changing anything.
+    const onDisk = params.find((p) => !p.isDisposed && p.tier === 'disk');
+    if (onDisk !== undefined) {
+      throw new InvalidArgumentError(
+        `Model offload and sequential offload keep weights in host memory, but ${onDisk.toString()} is on the disk tier ` +
+          `(generated with withParameterInit({ tier: 'disk' }), or mapped to 'disk'). Use group offloading instead ` +
+          `(applyGroupOffloading, or pipeline.enableGroupOffload()): it reads disk weights from their files when they are needed ` +
+          `and puts them back there at remove(). Or build the model on the 'host' tier.`,
+      );
+    }
     this.tiers = new Map(params.map((p) => [p, p.tier as 'device' | 'host']));
   }
 

@@ -1,4 +1,3 @@
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { HookRegistry, type HookHandle } from '../../hooks/HookRegistry.js';
 import type { Module } from '../../models/Module.js';
@@ -43,14 +42,6 @@ export class DeviceMapStrategy extends Strategy<DeviceMapOptions> {
 
   override validate(module: Module, options: DeviceMapOptions): void {
     validateDeviceMap(module, options?.deviceMap, { offloadFolder: options?.offloadFolder });
-    const map = options.deviceMap;
-    const cast = module.namedParameters().filter(([name, p]) => map[entryFor(map, name)!] === 'disk' && p.storageDtype !== p.dtype);
-    if (cast.length > 0) {
-      throw new MemhooksError(
-        ERROR_CODES.INVALID_DEVICE_MAP,
-        `dispatchModel: ${cast.map(([n]) => JSON.stringify(n)).join(', ')} are stored in low precision and mapped to 'disk'; apply the device map before layerwise casting.`,
-      );
-    }
   }
 
   override apply(module: Module, options: DeviceMapOptions): Undo {
@@ -58,7 +49,7 @@ export class DeviceMapStrategy extends Strategy<DeviceMapOptions> {
     const home = tf.getBackend();
     const backendFor = (d: Device) => (d === 'device' ? home : d);
     const params = module.namedParameters();
-    const snapshots: Snapshot[] = params.map(([, p]) => ({ param: p, backend: p.isResident ? backendOf(p.read()) : undefined, diskRef: p.diskRef }));
+    const snapshots: Snapshot[] = params.map(([, p]) => ({ param: p, backend: p.isResident ? backendOf(storedTensor(p)) : undefined, diskRef: p.diskRef }));
     const handles: HookHandle[] = [];
     const leases = new ParameterLeases();
     const diskCounts = new Map<Parameter, number>();
@@ -124,10 +115,15 @@ function place(p: Parameter, backend: string | undefined): void {
   if (backend === undefined) {
     p.toHost();
   } else if (p.isResident) {
-    moveToBackend(p.read(), backend);
+    moveToBackend(storedTensor(p), backend);
   } else {
     withBackend(backend, () => p.toDevice());
   }
+}
+
+/** The tensor a resident weight stores: a cast weight's int32 codes (its float32 values exist only inside a forward). */
+function storedTensor(p: Parameter): tf.Tensor {
+  return p.isLowPrecision ? p.packedTensor() : p.read();
 }
 
 function restore(snapshots: Snapshot[]): void {

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { allocatePacked, type LowPrecisionDtype } from '../../dtypes/index.js';
 import type { HostArray } from '../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../models/Parameter.js';
 import { decodeValues, SafetensorsFile } from '../../io/safetensors/SafetensorsFile.js';
 import { saveSafetensorsSync, type SafetensorsEntry } from '../../io/safetensors/write.js';
+import { codesTensorOf } from '../group-offloading/disk/groupFiles.js';
 
 /**
  * A reference to one float32/int32 tensor of a safetensors file, read back on demand (into a fresh array
@@ -38,14 +39,36 @@ export function writeOffloadFile(folder: string, modulePath: string, params: Arr
   const path = join(folder, `device-map-${createHash('sha256').update(modulePath).digest('hex').slice(0, 16)}.safetensors`);
   const entries: Record<string, SafetensorsEntry> = Object.create(null);
   for (const [key, p] of params) {
-    if (p.storageDtype !== p.dtype) {
-      throw new MemhooksError(ERROR_CODES.INVALID_DEVICE_MAP, `dispatchModel: parameter ${key} of module "${modulePath}" is stored as ${p.storageDtype}; put it on 'disk' before casting it (apply the device map first).`);
+    if (p.isLowPrecision) {
+      // A cast weight (layerwise casting) is written as its codes, under safetensors' own dtype (F16, BF16, F8_*).
+      const { tensor, data } = codesTensorOf(p, key);
+      entries[key] = { dtype: tensor.dtype, shape: tensor.shape, data };
+      continue;
     }
     const values = (p.isResident ? p.read().dataSync() : p.hostData()) as HostArray;
     entries[key] = { dtype: values instanceof Int32Array ? 'I32' : 'F32', shape: [...p.shape], data: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) };
   }
   saveSafetensorsSync(path, entries, { format: 'memhooks-offload', module: modulePath });
-  return { path, refs: new Map(params.map(([key, p]) => [p, safetensorsRef(path, key)])) };
+  const ref = (key: string, p: Parameter): DiskRef => (p.isLowPrecision ? codesRef(path, key, p.storageDtype as LowPrecisionDtype, p.size) : safetensorsRef(path, key));
+  return { path, refs: new Map(params.map(([key, p]) => [p, ref(key, p)])) };
+}
+
+/** A reference to one tensor of codes, read back as the packed int32 words a cast Parameter stores. */
+function codesRef(path: string, name: string, dtype: LowPrecisionDtype, size: number): DiskRef {
+  return {
+    path,
+    read(): HostArray {
+      const file = SafetensorsFile.open(path);
+      try {
+        const bytes = file.readBytes(name);
+        const packed = allocatePacked(dtype, size);
+        new Uint8Array(packed.codes.buffer, packed.codes.byteOffset, packed.codes.byteLength).set(bytes);
+        return packed.words;
+      } finally {
+        file.close();
+      }
+    },
+  };
 }
 
 export function removeOffloadFiles(paths: Iterable<string>): void {

@@ -1,12 +1,15 @@
 import { HookRegistry, type HookHandle } from '../../hooks/HookRegistry.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
+import type { Tier } from '../../models/dtypes.js';
 import { memory } from '../../runtime/memory.js';
 import { strategy } from '../registry.js';
 import { Strategy, type Undo } from '../Strategy.js';
 import { createStore } from './createStore.js';
 import { GroupOffloadingHook } from './GroupOffloadingHook.js';
 import { GroupRuntime } from './GroupRuntime.js';
+import { DiskHomes } from './homes.js';
+import type { HostStore } from './stores.js';
 import type { ModuleGroup } from './ModuleGroup.js';
 import { buildGroups } from './grouping.js';
 import { GROUP_OFFLOADING, GROUP_OFFLOADING_HOOK, offloadingConflicts } from './names.js';
@@ -27,19 +30,26 @@ export class GroupOffloadingStrategy extends Strategy<GroupOffloadingOptions | u
   override apply(root: Module, options: GroupOffloadingOptions | undefined): Undo {
     const config = resolveConfig(root, options);
     const { groups, groupOf, resident } = buildGroups(root, config);
-    const tiers = new Map<Parameter, 'device' | 'host'>(root.parameters().map((p) => [p, p.tier as 'device' | 'host']));
-    // keepResident weights that start on the host come to the device (within the budget) and stay there.
+    // Where each weight starts: remove() puts it back there. Weights on the disk tier keep their file as home.
+    const tiers = new Map<Parameter, Tier>(root.parameters().map((p) => [p, p.tier]));
+    const homes = new DiskHomes(root.parameters());
+    // keepResident weights that start on the host (or disk) come to the device (within the budget) and stay there.
     const toResident = resident.filter((p) => !p.isResident);
     memory.assertDeviceBudget(toResident.reduce((n, p) => n + p.byteLength, 0), 'the keepResident weights', 'Keep fewer modules resident.');
     const store = createStore(root, config, groups);
-    const runtime = new GroupRuntime(root, config, groups, store, resident);
+    if (store.tier === 'host') (store as HostStore).homes = homes;
+    const runtime = new GroupRuntime(root, config, groups, store, resident, homes);
+    const putBack = (p: Parameter): void => {
+      if (tiers.get(p) === 'host') p.toHost();
+      else homes.sendHome(p);
+    };
     const handles: HookHandle[] = [];
     let undone = false;
     const undo = (): void => {
       if (undone) return;
       runtime.restoreAll();
       for (const h of handles.reverse()) h.remove();
-      for (const p of toResident) if (tiers.get(p) === 'host') p.toHost();
+      for (const p of toResident) putBack(p);
       for (const g of groups) for (const p of g.params) if (tiers.get(p) === 'host') p.toHost();
       undone = true;
     };
@@ -57,8 +67,8 @@ export class GroupOffloadingStrategy extends Strategy<GroupOffloadingOptions | u
     } catch (error) {
       // Put back what apply changed (hooks registered so far are removed by applyStrategy's roll-back too).
       for (const h of handles.reverse()) h.remove();
-      for (const g of groups) if (g.state !== 'device') store.restore(g);
-      for (const p of toResident) if (tiers.get(p) === 'host') p.toHost();
+      for (const g of groups) if (g.state !== 'device') runtime.restoreGroup(g);
+      for (const p of toResident) putBack(p);
       for (const g of groups) for (const p of g.params) if (tiers.get(p) === 'host') p.toHost();
       runtime.close();
       throw error;

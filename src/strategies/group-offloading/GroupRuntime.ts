@@ -4,6 +4,7 @@ import { emit } from '../../runtime/events.js';
 import { memory } from '../../runtime/memory.js';
 import type { ModuleGroup } from './ModuleGroup.js';
 import type { GroupOffloadingConfig } from './options.js';
+import type { DiskHomes } from './homes.js';
 import type { GroupStore } from './stores.js';
 
 const now = (): number => performance.now();
@@ -32,6 +33,8 @@ export class GroupRuntime {
     readonly store: GroupStore,
     /** Weights that never leave the device (keepResident modules, weights shared by two groups). */
     readonly resident: readonly Parameter[],
+    /** Weights that started on the disk tier: remove() sends them back to their files, never onto the device. */
+    readonly homes?: DiskHomes,
   ) {}
 
   beginForward(): void {
@@ -130,14 +133,28 @@ export class GroupRuntime {
 
   /** Puts every weight back on the device for good (remove()): checks the budget first, changes nothing if it fails. */
   restoreAll(): void {
-    const missing = this.groups.filter((g) => g.state !== 'device').reduce((n, g) => n + g.bytes, 0);
+    const missing = this.groups.filter((g) => g.state !== 'device' && !this.allHome(g)).reduce((n, g) => n + g.bytes, 0);
     memory.assertDeviceBudget(missing, `every group of ${this.root.path === '' ? this.root.constructor.name : `"${this.root.path}"`} (removing group offloading)`, 'Keep group offloading applied, or free device memory first.');
     for (const g of this.groups) {
-      if (g.state === 'staging') this.store.cancel(g);
-      this.store.restore(g);
+      this.restoreGroup(g);
       g.pinned = false;
     }
     this.close();
+  }
+
+  /**
+   * Puts one group's weights back where they were at apply: on the device, or in their own file for those that
+   * started on disk. A group of such weights only leaves the device (if it is there); it never onloads.
+   */
+  restoreGroup(g: ModuleGroup): void {
+    if (g.state === 'staging') this.store.cancel(g);
+    if (!this.allHome(g)) this.store.restore(g);
+    else if (g.state === 'device') this.store.offload(g);
+    for (const p of g.params) this.homes?.sendHome(p);
+  }
+
+  private allHome(g: ModuleGroup): boolean {
+    return this.homes !== undefined && g.params.length > 0 && g.params.every((p) => this.homes!.has(p));
   }
 
   /** Releases staging memory, created files and the worker; idempotent. */

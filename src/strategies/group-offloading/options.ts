@@ -113,10 +113,6 @@ export function resolveConfig(root: Module, options: GroupOffloadingOptions | un
   if (!Number.isSafeInteger(prefetchDepth) || prefetchDepth < 1) throw fail('prefetchDepth', `must be a whole number ≥ 1, got ${String(o.prefetchDepth)}.`);
   const disk = o.offloadToDiskPath;
   if (disk !== undefined && (typeof disk !== 'string' || disk.trim() === '')) throw fail('offloadToDiskPath', `must be a folder path (a non-empty string), got ${describeValue(disk)}.`);
-  const cast = disk === undefined ? undefined : root.parameters().find((p) => p.isLowPrecision);
-  if (cast !== undefined) {
-    throw fail('offloadToDiskPath', `cannot be used on weights stored in low precision (${cast.toString()}, layerwise casting): offloading cast weights to disk is not supported yet. Offload to the host (no offloadToDiskPath), or apply group offloading without casting.`);
-  }
   let keepResident: readonly string[] | 'first_last' = [];
   if (o.keepResident === 'first_last') keepResident = 'first_last';
   else if (o.keepResident !== undefined) keepResident = checkPaths(root, 'keepResident', o.keepResident);

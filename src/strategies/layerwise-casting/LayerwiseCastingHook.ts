@@ -15,7 +15,8 @@ import { emit } from '../../runtime/events.js';
  * - deinitializeHook: float32 storage again, holding the decoded values (unlike diffusers, removable).
  *
  * A weight tied between two cast leaves is cast by the first hook and decoded by whichever runs; a weight
- * already decoded by an enclosing call (a leaf re-entered) is left to that call.
+ * already decoded by an enclosing call (a leaf re-entered), or by group offloading's prefetch on the transfer
+ * worker, is left to whoever attached it (the offload releases a prefetched one).
  */
 export class LayerwiseCastingHook extends ModelHook {
   private owned: Parameter[] = [];
@@ -27,6 +28,8 @@ export class LayerwiseCastingHook extends ModelHook {
     private readonly params: readonly Parameter[],
     private readonly storageDtype: LowPrecisionDtype,
     private readonly decode: (p: Parameter) => tf.Tensor,
+    /** Reported in the 'cast' event; a prefetch that decoded on the transfer worker reports 'worker'. */
+    private readonly site: 'host' | 'device' = 'host',
   ) {
     super();
   }
@@ -63,7 +66,7 @@ export class LayerwiseCastingHook extends ModelHook {
       frame.push(p);
     }
     if (frame.length > 0) {
-      emit('cast', { path: this.path, bytes: frame.reduce((n, p) => n + p.size * 4, 0), ms: performance.now() - start, storageDtype: this.storageDtype });
+      emit('cast', { path: this.path, bytes: frame.reduce((n, p) => n + p.size * 4, 0), ms: performance.now() - start, storageDtype: this.storageDtype, site: this.site });
     }
     return args;
   }

@@ -40,7 +40,7 @@ export class LayerwiseCastingStrategy extends Strategy<LayerwiseCastingOptions |
     const { leaves } = selectLeaves(root, config);
     const handles: HookHandle[] = [];
     for (const leaf of leaves) {
-      const hook = new LayerwiseCastingHook(leaf.path, leaf.params, config.storageDtype, decode);
+      const hook = new LayerwiseCastingHook(leaf.path, leaf.params, config.storageDtype, decode, config.decodeSite);
       handles.push(HookRegistry.checkIfExistsOrInitialize(leaf.module).registerHook(hook, LAYERWISE_CASTING));
     }
     return {

@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { applySequentialOffload, memory, Module, Parameter } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { scratchDirs } from '../../helpers/scratch.js';
 import { ConvNet, expectBitwise, expectSameWeights, hookNames, snapshotWeights, tiers } from './models.js';
 
 class Scale extends Module {
@@ -29,13 +29,8 @@ class Tied extends Module {
 
 describe.each(BACKENDS)('applySequentialOffload to disk on %s', (backend) => {
   beforeAll(() => useBackend(backend));
-  const dirs: string[] = [];
-  const tmp = () => {
-    const d = mkdtempSync(join(os.tmpdir(), 'memhooks-seqdisk-'));
-    dirs.push(d);
-    return join(d, 'offload');
-  };
-  afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+  const scratch = scratchDirs('memhooks-seqdisk-');
+  const tmp = () => join(scratch(), 'offload');
 
   it('keeps each module’s weights in its own file, nothing in host memory, bitwise, and remove() deletes the files', () => {
     const model = new ConvNet();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appliedStrategies, dispatchModel, events, HookRegistry, MemhooksError, type Module } from '../../../src/index.js';
+import { applyLayerwiseCasting, appliedStrategies, dispatchModel, events, HookRegistry, MemhooksError, SafetensorsFile, type Module } from '../../../src/index.js';
 import { backendOf } from '../../../src/strategies/device-map/backends.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
 import { Block, Chain } from './models.js';
@@ -72,6 +72,46 @@ for (const backend of BACKENDS) {
       expect(await valuesOf(after)).toEqual(expected);
       tf.dispose([x, reference, after]);
       model.dispose();
+    });
+
+    it('keeps cast weights (layerwise casting first) in offload files as their codes: output bitwise equal to casting alone', async () => {
+      await useBackend(backend);
+      const folder = mkdtempSync(join(tmpdir(), 'memhooks-dm-cast-'));
+      try {
+        const model = new Chain(3);
+        const x = x0();
+        const cast = applyLayerwiseCasting(model, { storageDtype: 'float8_e4m3fn', skipModulesPattern: null });
+        const reference = model.forward(x);
+        const expected = await valuesOf(reference);
+        const tensorsBefore = tf.memory().numTensors;
+        const handle = dispatchModel(model, { 'blocks.0': 'device', 'blocks.1': 'disk', 'blocks.2': 'host', head: 'disk' }, { offloadFolder: folder });
+        const proj = model.getParameter('blocks.1.proj.weight');
+        expect(proj.tier).toBe('disk');
+        // The file holds fp8 codes with the weight's shape: a quarter of the float32 bytes.
+        const stored = readdirSync(folder).flatMap((f) => {
+          const file = SafetensorsFile.open(join(folder, f));
+          const infos = file.keys().map((k) => file.info(k));
+          file.close();
+          return infos.map((i) => `${i.dtype} [${i.shape.join(', ')}]`);
+        });
+        expect(stored).toContain(`F8_E4M3 [${proj.shape.join(', ')}]`);
+        expect(stored.filter((t) => t.startsWith('F8_E4M3'))).toHaveLength(4); // the weight and bias of blocks.1.proj and of head
+        for (let i = 0; i < 2; i++) {
+          const y = model.forward(x);
+          expect(await valuesOf(y)).toEqual(expected);
+          y.dispose();
+          expect(proj.tier).toBe('disk');
+        }
+        handle.remove();
+        cast.remove();
+        expect(readdirSync(folder)).toEqual([]);
+        expect(hooksIn(model)).toBe(0);
+        expect(tf.memory().numTensors).toBe(tensorsBefore);
+        tf.dispose([x, reference]);
+        model.dispose();
+      } finally {
+        rmSync(folder, { recursive: true, force: true });
+      }
     });
 
     it('keeps disk-mapped weights in offload files, onloading them per forward, and cleans up on remove', async () => {

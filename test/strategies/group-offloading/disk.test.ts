@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyGroupOffloading, events, Linear, memory, Module, Parameter, type GroupOffloadingOptions, type MemhooksError, type TransferEvent } from '../../../src/index.js';
 import { transferWorkerStatus } from '../../../src/runtime/transfer/index.js';
 import { groupFileName } from '../../../src/strategies/group-offloading/disk/groupFiles.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { scratchDirs } from '../../helpers/scratch.js';
 import { bits, Blocky, snapshot } from './models.js';
 
 const MANIFEST = 'memhooks-offload-manifest.json';
@@ -23,16 +23,8 @@ const CONFIGS: Array<[string, GroupOffloadingOptions]> = [
 describe.each(BACKENDS)('group offloading to disk on %s', (backend) => {
   beforeAll(() => useBackend(backend));
   const models: Module[] = [];
-  const dirs: string[] = [];
-  afterEach(() => {
-    models.splice(0).forEach((m) => m.dispose());
-    dirs.splice(0).forEach((d) => fs.rmSync(d, { recursive: true, force: true }));
-  });
-  const tmp = (): string => {
-    const d = fs.mkdtempSync(join(os.tmpdir(), 'memhooks-disk-'));
-    dirs.push(d);
-    return d;
-  };
+  afterEach(() => models.splice(0).forEach((m) => m.dispose()));
+  const tmp = scratchDirs('memhooks-disk-');
   const make = (): Blocky => {
     const m = new Blocky();
     models.push(m);

@@ -3,6 +3,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyLayerwiseCasting, events, HookRegistry, LOW_PRECISION_DTYPES, memory, MemhooksError, type Module } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
 import { bitsOf, CAST_BY_DEFAULT, Caster, copyWeights, ids, roundTrip } from './models.js';
+import { expectSameForwards } from './forwards.js';
 
 const BYTES = { float16: 2, bfloat16: 2, float8_e4m3fn: 1, float8_e5m2: 1 } as const;
 
@@ -37,13 +38,7 @@ describe.each(BACKENDS)('layerwise casting on %s', (backend) => {
       expect(model.memoryFootprint()).toEqual({ device: before - saved, host: 0, disk: 0 });
       expect(deviceBefore - memory.stats().deviceBytes).toBe(saved);
 
-      const tensors = tf.memory().numTensors;
-      for (let i = 0; i < 3; i++) {
-        const out = model.forward(x) as tf.Tensor;
-        expect(bitsOf(out)).toEqual(bitsOf(expected));
-        out.dispose();
-      }
-      expect(tf.memory().numTensors).toBe(tensors);
+      expectSameForwards(model, x, expected);
       // Between forwards only the codes stay on the device.
       expect(deviceBefore - memory.stats().deviceBytes).toBe(saved);
       handle.remove();

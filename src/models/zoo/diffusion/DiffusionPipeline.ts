@@ -20,7 +20,12 @@ export class DiffusionPipeline extends Pipeline<DiffusionComponents> {
   /** The latent size and prompt length generate() uses unless told otherwise. */
   defaults: Pick<GenerateOptions, 'latentSize' | 'promptTokens'> = {};
 
-  /** The pipeline of a zoo size with seeded weights, generated straight into `options.tier`. */
+  /**
+   * The pipeline of a zoo size with seeded weights, generated straight into `options.tier`: with
+   * `{ tier: 'disk', dir }` each component's weights are written under `dir/<component>` as they are made
+   * (host memory holds one shard at a time), and stay there after dispose(): the folder is the caller's.
+   * Group offloading (enableGroupOffload) runs such a pipeline; model and sequential offload refuse it.
+   */
   static create(size: DiffusionSizeName, options: CreateDiffusionOptions = {}): DiffusionPipeline {
     const pipe = new DiffusionPipeline(createDiffusionComponents(size, options));
     const { latentSize, promptTokens } = DIFFUSION_SIZES[size];

@@ -8,12 +8,14 @@ import { ledger } from '../../../runtime/ledger.js';
 import { acquireTransferWorker, type TransferLease } from '../../../runtime/transfer/TransferWorker.js';
 import { TransferControl } from '../../../runtime/transfer/protocol.js';
 import { StagingPool, type StagingSlot } from '../../../runtime/transfer/StagingPool.js';
+import { assertRoomForDecoded, attachDecodedFrom, adopts, decodeItems, decodeLayout, type DecodeTarget } from '../decodeStaging.js';
 import type { ModuleGroup } from '../ModuleGroup.js';
 import type { GroupOffloadingConfig } from '../options.js';
 import type { GroupStore } from '../stores.js';
 import {
   bytesOf,
   checksumOf,
+  codesTensorOf,
   fileChangedError,
   groupFileName,
   packedLayout,
@@ -25,19 +27,24 @@ import {
   writeManifest,
   type GroupFile,
   type GroupRecord,
+  type TensorRecord,
   type Manifest,
 } from './groupFiles.js';
 
 interface InFlight {
   slot: StagingSlot;
   control: TransferControl;
+  /** Cast weights the worker decodes after reading their codes (layerwise casting). */
+  targets: readonly DecodeTarget[];
 }
 
 /**
  * Disk tier: each group's weights live in one safetensors file under offloadToDiskPath, written at apply
  * (and verified by sha256 when reused), and checked on every read (size, mtime, inode, change time). Onloading
  * reads the file into fresh memory (synchronously) or, with useStream, on the transfer worker into a
- * staging slot ahead of use; the host then holds only the groups in flight.
+ * staging slot ahead of use; the host then holds only the groups in flight. Cast weights (layerwise casting)
+ * are stored as their codes (F16, BF16, F8_E4M3, F8_E5M2) and, streamed, decoded by the worker right after
+ * the read, into float32 regions of the same slot.
  */
 export class DiskStore implements GroupStore {
   readonly tier = 'disk' as const;
@@ -50,6 +57,8 @@ export class DiskStore implements GroupStore {
   private readonly names = new Map<Parameter, string>();
   /** One control block per staging slot, reused (the worker knows both by id once registered). */
   private readonly controls = new Map<StagingSlot, TransferControl>();
+  /** Per group: where the worker decodes its cast weights in a slot, after the packed tensors. */
+  private readonly decodes = new Map<ModuleGroup, { targets: DecodeTarget[]; end: number }>();
   private lease: TransferLease | undefined;
   private pool: StagingPool | undefined;
   private createdDir = false;
@@ -67,12 +76,6 @@ export class DiskStore implements GroupStore {
 
   /** Writes (or verifies and reuses) every group file and the manifest. Throws with nothing left behind. */
   prepare(): void {
-    for (const g of this.groups) {
-      const lowp = g.params.find((p) => p.isLowPrecision);
-      if (lowp !== undefined) {
-        throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Disk offload of low-precision weights (${lowp.toString()}) is not supported yet. Apply group offloading to disk before layerwise casting is applied, or offload to the host.`);
-      }
-    }
     try {
       if (!fs.existsSync(this.dir)) {
         fs.mkdirSync(this.dir, { recursive: true });
@@ -81,12 +84,14 @@ export class DiskStore implements GroupStore {
       const listed = readManifest(this.dir);
       const manifest: Manifest = { format: 'memhooks-group-offload', version: 1, groups: { ...(listed?.groups ?? {}) } };
       for (const g of this.groups) {
-        const datas = g.params.map((p) => bytesOf(currentBytes(p)));
-        const record: GroupRecord = {
-          file: groupFileName(g.id),
-          checksum: checksumOf(datas),
-          tensors: g.params.map((p, i) => ({ name: this.names.get(p)!, dtype: p.dtype === 'int32' ? 'I32' : 'F32', shape: [...p.shape], byteLength: datas[i]!.byteLength })),
-        };
+        const entries = g.params.map((p) => {
+          if (p.isLowPrecision) return codesTensorOf(p, this.names.get(p)!);
+          const data = bytesOf(currentBytes(p));
+          const tensor: TensorRecord = { name: this.names.get(p)!, dtype: p.dtype === 'int32' ? 'I32' : 'F32', shape: [...p.shape], byteLength: data.byteLength };
+          return { tensor, data };
+        });
+        const datas = entries.map((e) => e.data);
+        const record: GroupRecord = { file: groupFileName(g.id), checksum: checksumOf(datas), tensors: entries.map((e) => e.tensor) };
         const path = join(this.dir, record.file);
         const file = reuseIfMatching(path, listed?.groups[g.id], record) ?? writeGroupFile(path, record, datas);
         if (file.created) ledger.diskBytes += file.size;
@@ -100,7 +105,11 @@ export class DiskStore implements GroupStore {
       throw new MemhooksError(ERROR_CODES.WRITE_FAILED, `Group offloading could not write its files to ${this.dir}; the model is unchanged. Check that the folder is writable and has room for the weights.`, { cause: error });
     }
     if (this.config.useStream) {
-      const largest = Math.max(0, ...[...this.files.values()].map((f) => packedLayout(f.record).total));
+      for (const [g, f] of this.files) {
+        const { at, total } = packedLayout(f.record);
+        this.decodes.set(g, decodeLayout(g.params, (p) => at[g.params.indexOf(p)]!, total));
+      }
+      const largest = Math.max(0, ...[...this.decodes.values()].map((d) => d.end));
       this.pool = new StagingPool(largest, this.config.prefetchDepth + 1, !this.config.lowCpuMemUsage);
       this.lease = acquireTransferWorker();
     }
@@ -118,7 +127,7 @@ export class DiskStore implements GroupStore {
   offload(group: ModuleGroup): void {
     const file = this.files.get(group)!;
     // A weight assigned while on the device: write the group again, so that the change is not lost.
-    if (group.params.some((p) => p.peek()?.dataId !== this.uploaded.get(p))) this.rewrite(group, file);
+    if (group.params.some((p) => stored(p)?.dataId !== this.uploaded.get(p))) this.rewrite(group, file);
     for (const p of group.params) {
       p.toDisk(this.refFor(group, p));
       this.uploaded.delete(p);
@@ -133,15 +142,17 @@ export class DiskStore implements GroupStore {
 
   stage(group: ModuleGroup): 'staging' | 'skipped' {
     const file = this.files.get(group)!;
-    const { at, total } = packedLayout(file.record);
-    const slot = this.pool?.acquire(total);
+    const { at } = packedLayout(file.record);
+    const { targets, end } = this.decodes.get(group)!;
+    const slot = this.pool?.acquire(end);
     if (slot === undefined || this.lease === undefined) return 'skipped';
     const ranges = file.record.tensors.flatMap((t, i) => [file.offsets[i]!, t.byteLength, at[i]!]);
     let control = this.controls.get(slot);
     if (control === undefined) this.controls.set(slot, (control = new TransferControl()));
     const identity = { size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, ctimeMs: file.ctimeMs };
-    this.lease.read({ path: file.path, ...identity, ranges, buffer: slot.buffer, hash: false }, control);
-    this.staged.set(group, { slot, control });
+    const decode = targets.length > 0 ? decodeItems(targets) : undefined;
+    this.lease.read({ path: file.path, ...identity, ranges, buffer: slot.buffer, hash: false, decode }, control);
+    this.staged.set(group, { slot, control, targets });
     group.state = 'staging';
     return 'staging';
   }
@@ -153,6 +164,7 @@ export class DiskStore implements GroupStore {
     let waited: number;
     try {
       waited = flight.control.wait(`reading group "${group.id}" from ${file.path}`);
+      if (flight.targets.length > 0) assertRoomForDecoded(group, flight.targets, 'onload');
     } catch (error) {
       this.releaseSlot(flight.slot);
       group.state = 'offloaded';
@@ -164,9 +176,10 @@ export class DiskStore implements GroupStore {
     }
     const views = viewsOf(file.record, flight.slot.buffer, 0, packedLayout(file.record).at);
     this.upload(group, views);
+    const decodedAdopted = attachDecodedFrom(group, flight.slot.buffer, flight.targets, waited);
     // recordStream frees the slot as soon as the backend no longer reads it: right after a copying upload.
     // A backend that adopted the arrays (cpu) reads the slot until the group is offloaded.
-    if (this.config.recordStream && !group.params.some((p) => adopts(p.peek()!, flight.slot.buffer))) this.releaseSlot(flight.slot);
+    if (this.config.recordStream && !decodedAdopted && !group.params.some((p) => adopts(stored(p)!, flight.slot.buffer))) this.releaseSlot(flight.slot);
     else this.held.set(group, flight.slot);
     return waited;
   }
@@ -188,6 +201,8 @@ export class DiskStore implements GroupStore {
 
   restore(group: ModuleGroup): void {
     if (group.state === 'staging') this.cancel(group);
+    // Decoded values a prefetch attached would otherwise stay on the device for good: the casting hook decodes.
+    for (const p of group.params) if (p.isLowPrecision) p.detachDecoded();
     // Tensors uploaded from a staging slot may alias it (cpu): read the group again into memory of its own.
     if (this.held.has(group)) this.offload(group);
     if (group.state !== 'device') this.upload(group, readGroupSync(this.files.get(group)!));
@@ -221,7 +236,7 @@ export class DiskStore implements GroupStore {
   private upload(group: ModuleGroup, views: HostArray[]): void {
     group.params.forEach((p, i) => {
       p.diskToDevice(views[i]!);
-      this.uploaded.set(p, p.peek()!.dataId);
+      this.uploaded.set(p, stored(p)!.dataId);
     });
     group.state = 'device';
   }
@@ -233,7 +248,7 @@ export class DiskStore implements GroupStore {
   }
 
   private rewrite(group: ModuleGroup, file: GroupFile): void {
-    const datas = group.params.map((p) => bytesOf(p.peek()!.dataSync() as HostArray));
+    const datas = group.params.map((p) => (p.isLowPrecision ? codesTensorOf(p, '').data : bytesOf(p.peek()!.dataSync() as HostArray)));
     const record: GroupRecord = { ...file.record, checksum: checksumOf(datas) };
     const fresh = writeGroupFile(file.path, record, datas);
     if (!file.created) ledger.diskBytes += fresh.size;
@@ -264,11 +279,13 @@ export class DiskStore implements GroupStore {
 
 /** The bytes a weight holds now, without moving it. */
 function currentBytes(p: Parameter): HostArray {
+  // A weight that starts on disk (generated there, or mapped there) is read from its own file: prepare()
+  // holds one group's bytes at a time, never the model.
+  if (p.tier === 'disk') return p.diskRef!.read();
   return p.isResident ? (p.peek()!.dataSync() as HostArray) : p.hostData();
 }
 
-/** Whether the backend keeps `buffer` itself as the tensor's storage (cpu adopts typed arrays). */
-function adopts(t: tf.Tensor, buffer: SharedArrayBuffer): boolean {
-  const data = (tf.backend() as unknown as { data?: { get(id: object): { values?: ArrayBufferView } | undefined } }).data;
-  return data?.get(t.dataId)?.values?.buffer === buffer;
+/** The device tensor that holds a weight's stored bytes: the packed codes of a cast weight, not its decoded values. */
+function stored(p: Parameter): tf.Tensor | undefined {
+  return p.isLowPrecision ? (p.isResident ? p.packedTensor() : undefined) : p.peek();
 }

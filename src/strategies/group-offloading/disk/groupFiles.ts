@@ -5,14 +5,42 @@ import { ERROR_CODES, MemhooksError } from '../../../errors.js';
 import { writeFileAtomicSync } from '../../../io/atomicWrite.js';
 import { SafetensorsFile } from '../../../io/safetensors/index.js';
 import { saveSafetensorsSync } from '../../../io/safetensors/write.js';
+import { bytesPerCode, type LowPrecisionDtype } from '../../../dtypes/index.js';
 import type { HostArray } from '../../../models/dtypes.js';
+import type { Parameter } from '../../../models/Parameter.js';
 
 /** What a group file holds: tensor names (parameter paths), dtypes, shapes, sizes, and the sha256 of the bytes. */
 export interface GroupRecord {
   file: string;
   /** sha256 (hex) of the tensors' bytes concatenated in `tensors` order. */
   checksum: string;
-  tensors: Array<{ name: string; dtype: 'F32' | 'I32'; shape: number[]; byteLength: number }>;
+  tensors: TensorRecord[];
+}
+
+/**
+ * A cast weight (layerwise casting) is stored as its codes under safetensors' own dtype, with its true shape,
+ * so that the file is a valid safetensors file any reader understands, at a half or a quarter of float32.
+ */
+const CODE_DTYPES = { float16: 'F16', bfloat16: 'BF16', float8_e4m3fn: 'F8_E4M3', float8_e5m2: 'F8_E5M2' } as const satisfies Record<LowPrecisionDtype, string>;
+export type CodeFileDtype = (typeof CODE_DTYPES)[LowPrecisionDtype];
+
+export interface TensorRecord {
+  name: string;
+  dtype: 'F32' | 'I32' | CodeFileDtype;
+  shape: number[];
+  byteLength: number;
+}
+
+const isCodeDtype = (dtype: TensorRecord['dtype']): dtype is CodeFileDtype => dtype !== 'F32' && dtype !== 'I32';
+
+/**
+ * The record entry and the bytes a group file holds for a cast weight: its codes, without the padding of
+ * the packed int32 words they live in on the device and the host.
+ */
+export function codesTensorOf(p: Parameter, name: string): { tensor: TensorRecord; data: Uint8Array } {
+  const { codes } = p.packedCodes();
+  const data = new Uint8Array(codes.buffer, codes.byteOffset, p.size * bytesPerCode(p.storageDtype as LowPrecisionDtype));
+  return { tensor: { name, dtype: CODE_DTYPES[p.storageDtype as LowPrecisionDtype], shape: [...p.shape], byteLength: data.byteLength }, data };
 }
 
 export interface Manifest {
@@ -137,11 +165,20 @@ export function packedLayout(record: GroupRecord): { at: number[]; total: number
   return { at, total };
 }
 
-/** Typed views of a group's tensors in `buffer` at `layout`, in record order. */
+/**
+ * Typed views of a group's tensors in `buffer` at `layout`, in record order. Codes of a cast weight are seen
+ * as the packed int32 words a Parameter stores (the padding of the last word zeroed: the layout leaves room).
+ */
 export function viewsOf(record: GroupRecord, buffer: ArrayBufferLike, base: number, layout: number[]): HostArray[] {
   return record.tensors.map((t, i) => {
+    const at = base + layout[i]!;
+    if (isCodeDtype(t.dtype)) {
+      const words = Math.ceil(t.byteLength / 4);
+      new Uint8Array(buffer, at + t.byteLength, words * 4 - t.byteLength).fill(0);
+      return new Int32Array(buffer, at, words);
+    }
     const n = t.byteLength / 4;
-    return t.dtype === 'F32' ? new Float32Array(buffer, base + layout[i]!, n) : new Int32Array(buffer, base + layout[i]!, n);
+    return t.dtype === 'F32' ? new Float32Array(buffer, at, n) : new Int32Array(buffer, at, n);
   });
 }
 
