@@ -1,11 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyLayerwiseCasting, appliedStrategies, dispatchModel, events, HookRegistry, MemhooksError, SafetensorsFile, type Module } from '../../../src/index.js';
 import { backendOf } from '../../../src/strategies/device-map/backends.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { scratchDirs } from '../../helpers/scratch.js';
 import { Block, Chain } from './models.js';
 
 const x0 = () => tf.tensor2d(Array.from({ length: 16 }, (_, i) => Math.cos(i) * 2), [2, 8]);
@@ -30,6 +30,7 @@ afterAll(() => useBackend('cpu'));
 
 for (const backend of BACKENDS) {
   describe(`dispatchModel on ${backend}`, () => {
+    const tmp = scratchDirs('memhooks-dm-');
     it('onloads host-mapped modules for their forward only: output bitwise equal, no leaks, exact restore', async () => {
       await useBackend(backend);
       const model = new Chain(3);
@@ -76,78 +77,70 @@ for (const backend of BACKENDS) {
 
     it('keeps cast weights (layerwise casting first) in offload files as their codes: output bitwise equal to casting alone', async () => {
       await useBackend(backend);
-      const folder = mkdtempSync(join(tmpdir(), 'memhooks-dm-cast-'));
-      try {
-        const model = new Chain(3);
-        const x = x0();
-        const cast = applyLayerwiseCasting(model, { storageDtype: 'float8_e4m3fn', skipModulesPattern: null });
-        const reference = model.forward(x);
-        const expected = await valuesOf(reference);
-        const tensorsBefore = tf.memory().numTensors;
-        const handle = dispatchModel(model, { 'blocks.0': 'device', 'blocks.1': 'disk', 'blocks.2': 'host', head: 'disk' }, { offloadFolder: folder });
-        const proj = model.getParameter('blocks.1.proj.weight');
+      const folder = tmp();
+      const model = new Chain(3);
+      const x = x0();
+      const cast = applyLayerwiseCasting(model, { storageDtype: 'float8_e4m3fn', skipModulesPattern: null });
+      const reference = model.forward(x);
+      const expected = await valuesOf(reference);
+      const tensorsBefore = tf.memory().numTensors;
+      const handle = dispatchModel(model, { 'blocks.0': 'device', 'blocks.1': 'disk', 'blocks.2': 'host', head: 'disk' }, { offloadFolder: folder });
+      const proj = model.getParameter('blocks.1.proj.weight');
+      expect(proj.tier).toBe('disk');
+      // The file holds fp8 codes with the weight's shape: a quarter of the float32 bytes.
+      const stored = readdirSync(folder).flatMap((f) => {
+        const file = SafetensorsFile.open(join(folder, f));
+        const infos = file.keys().map((k) => file.info(k));
+        file.close();
+        return infos.map((i) => `${i.dtype} [${i.shape.join(', ')}]`);
+      });
+      expect(stored).toContain(`F8_E4M3 [${proj.shape.join(', ')}]`);
+      expect(stored.filter((t) => t.startsWith('F8_E4M3'))).toHaveLength(4); // the weight and bias of blocks.1.proj and of head
+      for (let i = 0; i < 2; i++) {
+        const y = model.forward(x);
+        expect(await valuesOf(y)).toEqual(expected);
+        y.dispose();
         expect(proj.tier).toBe('disk');
-        // The file holds fp8 codes with the weight's shape: a quarter of the float32 bytes.
-        const stored = readdirSync(folder).flatMap((f) => {
-          const file = SafetensorsFile.open(join(folder, f));
-          const infos = file.keys().map((k) => file.info(k));
-          file.close();
-          return infos.map((i) => `${i.dtype} [${i.shape.join(', ')}]`);
-        });
-        expect(stored).toContain(`F8_E4M3 [${proj.shape.join(', ')}]`);
-        expect(stored.filter((t) => t.startsWith('F8_E4M3'))).toHaveLength(4); // the weight and bias of blocks.1.proj and of head
-        for (let i = 0; i < 2; i++) {
-          const y = model.forward(x);
-          expect(await valuesOf(y)).toEqual(expected);
-          y.dispose();
-          expect(proj.tier).toBe('disk');
-        }
-        handle.remove();
-        cast.remove();
-        expect(readdirSync(folder)).toEqual([]);
-        expect(hooksIn(model)).toBe(0);
-        expect(tf.memory().numTensors).toBe(tensorsBefore);
-        tf.dispose([x, reference]);
-        model.dispose();
-      } finally {
-        rmSync(folder, { recursive: true, force: true });
       }
+      handle.remove();
+      cast.remove();
+      expect(readdirSync(folder)).toEqual([]);
+      expect(hooksIn(model)).toBe(0);
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+      tf.dispose([x, reference]);
+      model.dispose();
     });
 
     it('keeps disk-mapped weights in offload files, onloading them per forward, and cleans up on remove', async () => {
       await useBackend(backend);
-      const folder = mkdtempSync(join(tmpdir(), 'memhooks-dm-disk-'));
-      try {
-        const model = new Chain(3);
-        const x = x0();
-        const reference = model.forward(x);
-        const expected = await valuesOf(reference);
-        const before = tiers(model);
-        const tensorsBefore = tf.memory().numTensors;
-        const handle = dispatchModel(model, { 'blocks.0': 'host', 'blocks.1': 'disk', 'blocks.2': 'device', head: 'disk' }, { offloadFolder: folder });
-        // One file per module that owns disk weights, named by the SDK (a hash of the module path).
-        const files = readdirSync(folder).sort();
-        expect(files).toHaveLength(3);
-        expect(files.every((f) => /^device-map-[0-9a-f]{16}\.safetensors$/.test(f))).toBe(true);
-        expect(tiers(model)['blocks.1.proj.weight']).toBe('disk');
-        expect(tiers(model)['head.bias']).toBe('disk');
-        for (let i = 0; i < 2; i++) {
-          const y = model.forward(x);
-          expect(await valuesOf(y)).toEqual(expected);
-          y.dispose();
-          expect(tiers(model)['blocks.1.norm.weight']).toBe('disk');
-        }
-        expect(tf.memory().numTensors).toBe(tensorsBefore - 3 - 3 - 2);
-        handle.remove();
-        expect(tiers(model)).toEqual(before);
-        expect(readdirSync(folder)).toEqual([]);
-        expect(hooksIn(model)).toBe(0);
-        expect(tf.memory().numTensors).toBe(tensorsBefore);
-        tf.dispose([x, reference]);
-        model.dispose();
-      } finally {
-        rmSync(folder, { recursive: true, force: true });
+      const folder = tmp();
+      const model = new Chain(3);
+      const x = x0();
+      const reference = model.forward(x);
+      const expected = await valuesOf(reference);
+      const before = tiers(model);
+      const tensorsBefore = tf.memory().numTensors;
+      const handle = dispatchModel(model, { 'blocks.0': 'host', 'blocks.1': 'disk', 'blocks.2': 'device', head: 'disk' }, { offloadFolder: folder });
+      // One file per module that owns disk weights, named by the SDK (a hash of the module path).
+      const files = readdirSync(folder).sort();
+      expect(files).toHaveLength(3);
+      expect(files.every((f) => /^device-map-[0-9a-f]{16}\.safetensors$/.test(f))).toBe(true);
+      expect(tiers(model)['blocks.1.proj.weight']).toBe('disk');
+      expect(tiers(model)['head.bias']).toBe('disk');
+      for (let i = 0; i < 2; i++) {
+        const y = model.forward(x);
+        expect(await valuesOf(y)).toEqual(expected);
+        y.dispose();
+        expect(tiers(model)['blocks.1.norm.weight']).toBe('disk');
       }
+      expect(tf.memory().numTensors).toBe(tensorsBefore - 3 - 3 - 2);
+      handle.remove();
+      expect(tiers(model)).toEqual(before);
+      expect(readdirSync(folder)).toEqual([]);
+      expect(hooksIn(model)).toBe(0);
+      expect(tf.memory().numTensors).toBe(tensorsBefore);
+      tf.dispose([x, reference]);
+      model.dispose();
     });
 
     it('refuses bad maps listing the keys, changing nothing', async () => {
