@@ -167,6 +167,14 @@ export class Parameter {
     throw new ParameterNotResidentError(describeParameter(this), s.tier);
   }
 
+  /**
+   * The device tensor that holds the stored bytes (a cast weight's packed int32 codes, not its decoded values),
+   * or undefined when the bytes are elsewhere. For code that moves or tracks storage, not for computing.
+   */
+  storedTensor(): tf.Tensor | undefined {
+    return this.storage.tier === 'device' ? this.storage.tensor : undefined;
+  }
+
   /** The device tensor, or undefined when the bytes are elsewhere. Never throws. */
   peek(): tf.Tensor | undefined {
     if (this.isLowPrecision) return this.decoded;

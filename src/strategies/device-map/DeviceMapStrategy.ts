@@ -49,7 +49,7 @@ export class DeviceMapStrategy extends Strategy<DeviceMapOptions> {
     const home = tf.getBackend();
     const backendFor = (d: Device) => (d === 'device' ? home : d);
     const params = module.namedParameters();
-    const snapshots: Snapshot[] = params.map(([, p]) => ({ param: p, backend: p.isResident ? backendOf(storedTensor(p)) : undefined, diskRef: p.diskRef }));
+    const snapshots: Snapshot[] = params.map(([, p]) => ({ param: p, backend: p.isResident ? backendOf(p.storedTensor()!) : undefined, diskRef: p.diskRef }));
     const handles: HookHandle[] = [];
     const leases = new ParameterLeases();
     const diskCounts = new Map<Parameter, number>();
@@ -115,15 +115,11 @@ function place(p: Parameter, backend: string | undefined): void {
   if (backend === undefined) {
     p.toHost();
   } else if (p.isResident) {
-    moveToBackend(storedTensor(p), backend);
+    // The stored tensor (a cast weight's codes): read() has values only inside a forward.
+    moveToBackend(p.storedTensor()!, backend);
   } else {
     withBackend(backend, () => p.toDevice());
   }
-}
-
-/** The tensor a resident weight stores: a cast weight's int32 codes (its float32 values exist only inside a forward). */
-function storedTensor(p: Parameter): tf.Tensor {
-  return p.isLowPrecision ? p.packedTensor() : p.read();
 }
 
 function restore(snapshots: Snapshot[]): void {

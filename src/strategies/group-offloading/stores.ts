@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { acquireTransferWorker, type TransferLease } from '../../runtime/transfer/TransferWorker.js';
-import { TransferControl } from '../../runtime/transfer/protocol.js';
-import { StagingPool, type StagingSlot } from '../../runtime/transfer/StagingPool.js';
 import { assertRoomForDecoded, attachDecodedFrom, decodeItems, hostDecodeLayout, type DecodeTarget } from './decodeStaging.js';
 import type { DiskHomes } from './homes.js';
 import type { ModuleGroup } from './ModuleGroup.js';
 import type { GroupOffloadingConfig } from './options.js';
+import { StagingSlots } from './StagingSlots.js';
 
 /**
  * Backends whose uploads proceed beside the running kernels (GPU backends copy asynchronously), so that an
@@ -47,12 +45,6 @@ export interface GroupStore {
   close(): void;
 }
 
-interface Decoding {
-  slot: StagingSlot;
-  control: TransferControl;
-  targets: readonly DecodeTarget[];
-}
-
 /**
  * Host tier: every weight keeps its host copy, so offloading is a dispose and onloading an upload. A group
  * holding layerwise-cast weights is staged when useStream is on, on every backend: the transfer worker
@@ -62,12 +54,8 @@ export class HostStore implements GroupStore {
   readonly tier = 'host' as const;
   /** Groups with low-precision weights, and where their codes and float32 values go in a slot. */
   private readonly layouts = new Map<ModuleGroup, { targets: DecodeTarget[]; end: number }>();
-  private readonly staged = new Map<ModuleGroup, Decoding>();
-  /** Slots that back decoded tensors (cpu adopts the float32 view without copying), released at offload. */
-  private readonly held = new Map<ModuleGroup, StagingSlot>();
-  private readonly controls = new Map<StagingSlot, TransferControl>();
-  private pool: StagingPool | undefined;
-  private lease: TransferLease | undefined;
+  /** With useStream and cast weights: staging memory and the transfer worker, which decodes ahead of use. */
+  private slots: StagingSlots | undefined;
   /** Weights that started on the disk tier: read from their file at onload, sent back to it at offload (set by the strategy). */
   homes: DiskHomes | undefined;
 
@@ -84,9 +72,7 @@ export class HostStore implements GroupStore {
       if (layout.targets.length > 0) this.layouts.set(g, layout);
     }
     if (this.layouts.size === 0) return;
-    const largest = Math.max(...[...this.layouts.values()].map((l) => l.end));
-    this.pool = new StagingPool(largest, this.config.prefetchDepth + 1, !this.config.lowCpuMemUsage);
-    this.lease = acquireTransferWorker();
+    this.slots = new StagingSlots(Math.max(...[...this.layouts.values()].map((l) => l.end)), this.config);
   }
 
   offloadInitial(group: ModuleGroup): void {
@@ -102,7 +88,7 @@ export class HostStore implements GroupStore {
     // toHost() is a dispose while the kept copy is current; a weight assigned meanwhile is read back. For a
     // cast weight it also disposes the decoded tensor a prefetch attached (the one place that releases it).
     for (const p of group.params) if (this.homes?.offload(p) !== true) p.toHost();
-    this.releaseHeld(group);
+    this.slots?.releaseHeld(group);
     group.state = 'offloaded';
   }
 
@@ -118,37 +104,26 @@ export class HostStore implements GroupStore {
   }
 
   complete(group: ModuleGroup): number {
-    const flight = this.staged.get(group);
+    const flight = this.slots?.take(group);
     if (flight === undefined) return 0;
-    this.staged.delete(group);
     let waited: number;
     try {
       waited = flight.control.wait(`decoding group "${group.id}"`);
       assertRoomForDecoded(group, flight.targets, 'onload');
     } catch (error) {
-      this.releaseSlot(flight.slot);
+      this.slots!.release(flight.slot);
       group.state = 'offloaded';
       throw error;
     }
     this.onload(group);
     // Uploads copy the values on most backends (the slot is free again); cpu adopts them (held to offload).
-    if (attachDecodedFrom(group, flight.slot.buffer, flight.targets, waited)) this.held.set(group, flight.slot);
-    else this.releaseSlot(flight.slot);
+    if (attachDecodedFrom(group, flight.slot.buffer, flight.targets, waited)) this.slots!.hold(group, flight.slot);
+    else this.slots!.release(flight.slot);
     return waited;
   }
 
   cancel(group: ModuleGroup): void {
-    const flight = this.staged.get(group);
-    if (flight !== undefined) {
-      this.staged.delete(group);
-      // The worker may still be writing into the slot: let it finish before the slot is reused.
-      try {
-        flight.control.wait(`decoding group "${group.id}"`);
-      } catch {
-        // The decode is dropped; its failure does not matter.
-      }
-      this.releaseSlot(flight.slot);
-    }
+    this.slots?.cancel(group, `decoding group "${group.id}"`);
     group.state = 'offloaded';
   }
 
@@ -157,7 +132,7 @@ export class HostStore implements GroupStore {
     // Decoded values a prefetch attached would otherwise stay on the device for good (and may live in a slot
     // on cpu): drop them; once group offloading is gone, the casting hook decodes per forward again.
     for (const p of group.params) if (p.isLowPrecision) p.detachDecoded();
-    this.releaseHeld(group);
+    this.slots?.releaseHeld(group);
     for (const p of group.params) {
       p.toDevice({ keepHostCopy: true });
       p.dropHostCopy();
@@ -166,47 +141,24 @@ export class HostStore implements GroupStore {
   }
 
   close(): void {
-    for (const g of [...this.staged.keys()]) this.cancel(g);
-    for (const slot of [...this.controls.keys()]) if (![...this.held.values()].includes(slot)) this.forgetSlot(slot);
-    this.pool?.close();
-    this.lease?.release();
+    for (const g of this.slots?.stagedGroups() ?? []) this.cancel(g);
+    this.slots?.close();
   }
 
   /** Copies the group's codes into a slot and posts their decoding; 'skipped' when no slot is free. */
   private stageDecode(group: ModuleGroup, layout: { targets: DecodeTarget[]; end: number }, assertRoom: () => void): 'staging' | 'skipped' {
     assertRoom();
     assertRoomForDecoded(group, layout.targets, 'prefetch');
-    const slot = this.pool?.acquire(layout.end);
-    if (slot === undefined || this.lease === undefined) return 'skipped';
+    const free = this.slots?.acquire(layout.end);
+    if (free === undefined) return 'skipped';
+    const { slot, control } = free;
     for (const t of layout.targets) {
       const words = t.param.hostData();
       new Int32Array(slot.buffer, t.codesAt, words.length).set(words as Int32Array);
     }
-    let control = this.controls.get(slot);
-    if (control === undefined) this.controls.set(slot, (control = new TransferControl()));
-    this.lease.decode({ buffer: slot.buffer, items: decodeItems(layout.targets) }, control);
-    this.staged.set(group, { slot, control, targets: layout.targets });
+    this.slots!.lease.decode({ buffer: slot.buffer, items: decodeItems(layout.targets) }, control);
+    this.slots!.stage(group, { slot, control, targets: layout.targets });
     group.state = 'staging';
     return 'staging';
-  }
-
-  private releaseHeld(group: ModuleGroup): void {
-    const slot = this.held.get(group);
-    if (slot === undefined) return;
-    this.held.delete(group);
-    this.releaseSlot(slot);
-  }
-
-  /** Back to the pool; a slot the pool drops (lowCpuMemUsage) is dropped by the worker too. */
-  private releaseSlot(slot: StagingSlot): void {
-    this.pool!.release(slot);
-    if (this.config?.lowCpuMemUsage === true) this.forgetSlot(slot);
-  }
-
-  private forgetSlot(slot: StagingSlot): void {
-    const control = this.controls.get(slot);
-    this.controls.delete(slot);
-    this.lease?.forget(slot.buffer);
-    if (control !== undefined) this.lease?.forget(control.buffer);
   }
 }

@@ -87,6 +87,20 @@ const VARIANTS: Array<[string, GroupOffloadingOptions, string[]]> = [
 describe.each(BACKENDS)('layerwise casting + group offloading: prefetch decodes on the transfer worker (%s)', (backend) => {
   beforeAll(() => useBackend(backend));
   const models: Module[] = [];
+  /**
+   * A Flaky model cast to fp8 (every leaf), its cast output for a fixed input, then leaf offloading with stream,
+   * and one forward, which records the order (from the next forward on, groups are prefetched and decoded).
+   */
+  const castThenStream = () => {
+    const model = new Flaky();
+    models.push(model);
+    const x = tf.randomNormal([2, 8], 0, 1, 'float32', 9);
+    const cast = applyLayerwiseCasting(model, { skipModulesPattern: null });
+    const expected = model.forward(x) as tf.Tensor;
+    const offload = applyGroupOffloading(model, { offloadType: 'leaf_level', useStream: true });
+    tf.dispose(model.forward(x));
+    return { model, x, cast, expected, offload };
+  };
   afterEach(() => models.splice(0).forEach((m) => m.dispose()));
   const trio = (): [Caster, Caster, Caster] => {
     const model = new Caster();
@@ -147,13 +161,7 @@ describe.each(BACKENDS)('layerwise casting + group offloading: prefetch decodes 
   });
 
   it('a forward that fails while a decode is staged cancels it: nothing attached or leaked, the next forward is exact', () => {
-    const model = new Flaky();
-    models.push(model);
-    const x = tf.randomNormal([2, 8], 0, 1, 'float32', 9);
-    const cast = applyLayerwiseCasting(model, { skipModulesPattern: null });
-    const expected = model.forward(x) as tf.Tensor;
-    const offload = applyGroupOffloading(model, { offloadType: 'leaf_level', useStream: true });
-    tf.dispose(model.forward(x));
+    const { model, x, cast, expected, offload } = castThenStream();
     const tensors = tf.memory().numTensors;
     const host = memory.stats().hostBytes;
     for (let i = 0; i < 3; i++) {
@@ -173,12 +181,8 @@ describe.each(BACKENDS)('layerwise casting + group offloading: prefetch decodes 
   });
 
   it('counts the decoded float32 bytes against the device budget when a decode is prefetched', () => {
-    const model = new Flaky();
-    models.push(model);
-    const x = tf.randomNormal([2, 8], 0, 1, 'float32', 9);
-    const cast = applyLayerwiseCasting(model, { skipModulesPattern: null });
-    const offload = applyGroupOffloading(model, { offloadType: 'leaf_level', useStream: true });
-    tf.dispose(model.forward(x));
+    const { model, x, cast, expected, offload } = castThenStream();
+    expected.dispose();
     const on = memory.stats().deviceBytes;
     // Room for b's codes (a quarter of its float32 bytes) but not for its decoded values too.
     const codesOfB = model.b.weight.byteLength + model.b.bias!.byteLength;
@@ -200,13 +204,7 @@ describe.each(BACKENDS)('layerwise casting + group offloading: prefetch decodes 
   it('a worker that fails to decode surfaces as a MemhooksError (TRANSFER_FAILED), not a hang; the model stays usable', () => {
     // Importing memhooks registers the shared worker's slot: the test swaps the worker in it.
     expect(shared).toBeDefined();
-    const model = new Flaky();
-    models.push(model);
-    const x = tf.randomNormal([2, 8], 0, 1, 'float32', 9);
-    const cast = applyLayerwiseCasting(model, { skipModulesPattern: null });
-    const expected = model.forward(x) as tf.Tensor;
-    const offload = applyGroupOffloading(model, { offloadType: 'leaf_level', useStream: true });
-    tf.dispose(model.forward(x));
+    const { model, x, cast, expected, offload } = castThenStream();
     const tensors = tf.memory().numTensors;
     // Swap in a real worker whose decoder throws (the store cannot tell it from the usual one).
     const faulty = new Worker(WORKER_SOURCE.replace('function decode(job) {', "function decode(job) { throw new Error('injected decode failure');"), { eval: true });

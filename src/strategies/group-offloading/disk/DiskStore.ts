@@ -1,16 +1,13 @@
-import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CODES, MemhooksError } from '../../../errors.js';
 import type { HostArray } from '../../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../../models/Parameter.js';
 import { ledger } from '../../../runtime/ledger.js';
-import { acquireTransferWorker, type TransferLease } from '../../../runtime/transfer/TransferWorker.js';
-import { TransferControl } from '../../../runtime/transfer/protocol.js';
-import { StagingPool, type StagingSlot } from '../../../runtime/transfer/StagingPool.js';
 import { assertRoomForDecoded, attachDecodedFrom, adopts, decodeItems, decodeLayout, type DecodeTarget } from '../decodeStaging.js';
 import type { ModuleGroup } from '../ModuleGroup.js';
 import type { GroupOffloadingConfig } from '../options.js';
+import { StagingSlots } from '../StagingSlots.js';
 import type { GroupStore } from '../stores.js';
 import {
   bytesOf,
@@ -31,13 +28,6 @@ import {
   type Manifest,
 } from './groupFiles.js';
 
-interface InFlight {
-  slot: StagingSlot;
-  control: TransferControl;
-  /** Cast weights the worker decodes after reading their codes (layerwise casting). */
-  targets: readonly DecodeTarget[];
-}
-
 /**
  * Disk tier: each group's weights live in one safetensors file under offloadToDiskPath, written at apply
  * (and verified by sha256 when reused), and checked on every read (size, mtime, inode, change time). Onloading
@@ -49,18 +39,13 @@ interface InFlight {
 export class DiskStore implements GroupStore {
   readonly tier = 'disk' as const;
   private readonly files = new Map<ModuleGroup, GroupFile>();
-  private readonly staged = new Map<ModuleGroup, InFlight>();
-  /** Slots that back device tensors (cpu adopts typed arrays without copying), released at offload. */
-  private readonly held = new Map<ModuleGroup, StagingSlot>();
   /** The dataId of each weight's upload, to notice a weight assigned while on the device. */
   private readonly uploaded = new Map<Parameter, object>();
   private readonly names = new Map<Parameter, string>();
-  /** One control block per staging slot, reused (the worker knows both by id once registered). */
-  private readonly controls = new Map<StagingSlot, TransferControl>();
   /** Per group: where the worker decodes its cast weights in a slot, after the packed tensors. */
   private readonly decodes = new Map<ModuleGroup, { targets: DecodeTarget[]; end: number }>();
-  private lease: TransferLease | undefined;
-  private pool: StagingPool | undefined;
+  /** With useStream: staging memory and the transfer worker, which reads (and decodes) ahead of use. */
+  private slots: StagingSlots | undefined;
   private createdDir = false;
   private createdManifest = false;
   private closed = false;
@@ -109,9 +94,7 @@ export class DiskStore implements GroupStore {
         const { at, total } = packedLayout(f.record);
         this.decodes.set(g, decodeLayout(g.params, (p) => at[g.params.indexOf(p)]!, total));
       }
-      const largest = Math.max(0, ...[...this.decodes.values()].map((d) => d.end));
-      this.pool = new StagingPool(largest, this.config.prefetchDepth + 1, !this.config.lowCpuMemUsage);
-      this.lease = acquireTransferWorker();
+      this.slots = new StagingSlots(Math.max(0, ...[...this.decodes.values()].map((d) => d.end)), this.config);
     }
   }
 
@@ -127,16 +110,12 @@ export class DiskStore implements GroupStore {
   offload(group: ModuleGroup): void {
     const file = this.files.get(group)!;
     // A weight assigned while on the device: write the group again, so that the change is not lost.
-    if (group.params.some((p) => stored(p)?.dataId !== this.uploaded.get(p))) this.rewrite(group, file);
+    if (group.params.some((p) => p.storedTensor()?.dataId !== this.uploaded.get(p))) this.rewrite(group, file);
     for (const p of group.params) {
       p.toDisk(this.refFor(group, p));
       this.uploaded.delete(p);
     }
-    const slot = this.held.get(group);
-    if (slot !== undefined) {
-      this.held.delete(group);
-      this.releaseSlot(slot);
-    }
+    this.slots?.releaseHeld(group);
     group.state = 'offloaded';
   }
 
@@ -144,29 +123,27 @@ export class DiskStore implements GroupStore {
     const file = this.files.get(group)!;
     const { at } = packedLayout(file.record);
     const { targets, end } = this.decodes.get(group)!;
-    const slot = this.pool?.acquire(end);
-    if (slot === undefined || this.lease === undefined) return 'skipped';
+    const free = this.slots?.acquire(end);
+    if (free === undefined) return 'skipped';
+    const { slot, control } = free;
     const ranges = file.record.tensors.flatMap((t, i) => [file.offsets[i]!, t.byteLength, at[i]!]);
-    let control = this.controls.get(slot);
-    if (control === undefined) this.controls.set(slot, (control = new TransferControl()));
     const identity = { size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, ctimeMs: file.ctimeMs };
     const decode = targets.length > 0 ? decodeItems(targets) : undefined;
-    this.lease.read({ path: file.path, ...identity, ranges, buffer: slot.buffer, hash: false, decode }, control);
-    this.staged.set(group, { slot, control, targets });
+    this.slots!.lease.read({ path: file.path, ...identity, ranges, buffer: slot.buffer, hash: false, decode }, control);
+    this.slots!.stage(group, { slot, control, targets });
     group.state = 'staging';
     return 'staging';
   }
 
   complete(group: ModuleGroup): number {
-    const flight = this.staged.get(group)!;
-    this.staged.delete(group);
+    const flight = this.slots!.take(group)!;
     const file = this.files.get(group)!;
     let waited: number;
     try {
       waited = flight.control.wait(`reading group "${group.id}" from ${file.path}`);
       if (flight.targets.length > 0) assertRoomForDecoded(group, flight.targets, 'onload');
     } catch (error) {
-      this.releaseSlot(flight.slot);
+      this.slots!.release(flight.slot);
       group.state = 'offloaded';
       const code = (error as { code?: string }).code;
       if (code === ERROR_CODES.OFFLOAD_FILE_CHANGED && !(error as Error).message.startsWith('The offload file')) {
@@ -179,23 +156,13 @@ export class DiskStore implements GroupStore {
     const decodedAdopted = attachDecodedFrom(group, flight.slot.buffer, flight.targets, waited);
     // recordStream frees the slot as soon as the backend no longer reads it: right after a copying upload.
     // A backend that adopted the arrays (cpu) reads the slot until the group is offloaded.
-    if (this.config.recordStream && !decodedAdopted && !group.params.some((p) => adopts(stored(p)!, flight.slot.buffer))) this.releaseSlot(flight.slot);
-    else this.held.set(group, flight.slot);
+    if (this.config.recordStream && !decodedAdopted && !group.params.some((p) => adopts(p.storedTensor()!, flight.slot.buffer))) this.slots!.release(flight.slot);
+    else this.slots!.hold(group, flight.slot);
     return waited;
   }
 
   cancel(group: ModuleGroup): void {
-    const flight = this.staged.get(group);
-    if (flight !== undefined) {
-      this.staged.delete(group);
-      // The worker may still be writing into the slot: let it finish before the slot is reused.
-      try {
-        flight.control.wait(`reading group "${group.id}"`);
-      } catch {
-        // The transfer is dropped; its failure does not matter.
-      }
-      this.releaseSlot(flight.slot);
-    }
+    this.slots?.cancel(group, `reading group "${group.id}"`);
     group.state = 'offloaded';
   }
 
@@ -204,7 +171,7 @@ export class DiskStore implements GroupStore {
     // Decoded values a prefetch attached would otherwise stay on the device for good: the casting hook decodes.
     for (const p of group.params) if (p.isLowPrecision) p.detachDecoded();
     // Tensors uploaded from a staging slot may alias it (cpu): read the group again into memory of its own.
-    if (this.held.has(group)) this.offload(group);
+    if (this.slots?.isHeld(group) === true) this.offload(group);
     if (group.state !== 'device') this.upload(group, readGroupSync(this.files.get(group)!));
     for (const p of group.params) this.uploaded.delete(p);
   }
@@ -212,31 +179,16 @@ export class DiskStore implements GroupStore {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    for (const g of [...this.staged.keys()]) this.cancel(g);
+    for (const g of this.slots?.stagedGroups() ?? []) this.cancel(g);
     // Slots still backing device tensors (cpu) are dropped when those groups are restored or disposed.
-    for (const slot of [...this.controls.keys()]) if (![...this.held.values()].includes(slot)) this.forgetSlot(slot);
-    this.pool?.close();
-    this.lease?.release();
+    this.slots?.close();
     this.deleteCreated();
-  }
-
-  /** Back to the pool; a slot the pool drops (lowCpuMemUsage) is dropped by the worker too. */
-  private releaseSlot(slot: StagingSlot): void {
-    this.pool!.release(slot);
-    if (this.config.lowCpuMemUsage || this.closed) this.forgetSlot(slot);
-  }
-
-  private forgetSlot(slot: StagingSlot): void {
-    const control = this.controls.get(slot);
-    this.controls.delete(slot);
-    this.lease?.forget(slot.buffer);
-    if (control !== undefined) this.lease?.forget(control.buffer);
   }
 
   private upload(group: ModuleGroup, views: HostArray[]): void {
     group.params.forEach((p, i) => {
       p.diskToDevice(views[i]!);
-      this.uploaded.set(p, stored(p)!.dataId);
+      this.uploaded.set(p, p.storedTensor()!.dataId);
     });
     group.state = 'device';
   }
@@ -283,9 +235,4 @@ function currentBytes(p: Parameter): HostArray {
   // holds one group's bytes at a time, never the model.
   if (p.tier === 'disk') return p.diskRef!.read();
   return p.isResident ? (p.peek()!.dataSync() as HostArray) : p.hostData();
-}
-
-/** The device tensor that holds a weight's stored bytes: the packed codes of a cast weight, not its decoded values. */
-function stored(p: Parameter): tf.Tensor | undefined {
-  return p.isLowPrecision ? (p.isResident ? p.packedTensor() : undefined) : p.peek();
 }
