@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Attention, DEFAULT_BLOCK_SIZE, DEFAULT_SLICE_SIZE, formatBytes, memory, setAttentionProcessor } from '../src/index.js';
 import {
+  countOf,
   interleave,
   maxAbsDiff,
   median,
@@ -121,7 +122,7 @@ async function section(ctx: BenchContext, n: number): Promise<SectionResult> {
     description:
       `One Attention layer (dim ${DIM}, ${HEADS} heads × ${DIM_HEAD}), batch 1, forward including the projections; ` +
       `'sliced' with ${DEFAULT_SLICE_SIZE} query rows per slice, 'chunked' with ${DEFAULT_BLOCK_SIZE} key rows per block. ` +
-      `Peak = device bytes above the start during one forward (memory.track). ${rounds} interleaved rounds` +
+      `Peak = device bytes above the start during one forward (memory.track). ${countOf(rounds, 'interleaved round')}` +
       (n >= 16384 ? ' (the untimed peak pass is the warm-up).' : '.') +
       (naiveFits ? '' : ` 'naive' is skipped: its N × N matrices need ${formatBytes(naiveNeeds(n))}, more than the device budget leaves (${formatBytes(room())}).`),
     table: { columns: ['processor', 'ms per forward', 'time / naive', 'peak', 'peak / naive'], rows },

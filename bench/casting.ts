@@ -35,7 +35,7 @@ import {
   type LowPrecisionDtype,
   type TransferEvent,
 } from '../src/index.js';
-import { interleave, maxAbsDiff, median, pairedRatio, target, type BenchContext, type Benchmark, type SectionResult, type Variant } from './framework.js';
+import { countOf, interleave, maxAbsDiff, median, pairedRatio, target, type BenchContext, type Benchmark, type SectionResult, type Variant } from './framework.js';
 import { measureUploadCost } from './uploadCost.js';
 
 const SITES = ['JS loop', 'worker', 'host site', 'device site'] as const;
@@ -140,7 +140,7 @@ async function decodeSection(ctx: BenchContext): Promise<SectionResult> {
     id: 'decode',
     title: 'Decode cost per storage dtype and site',
     description:
-      `${n.toLocaleString('en-US')} weights (normal, σ 0.05), one decode per sample, medians of ${rounds} interleaved rounds. "JS loop": decodeInto over typed arrays, what the ` +
+      `${n.toLocaleString('en-US')} weights (normal, σ 0.05), one decode per sample, medians of ${countOf(rounds, 'interleaved round')}. "JS loop": decodeInto over typed arrays, what the ` +
       'host site runs. "worker": the same loop on a worker thread over SharedArrayBuffers (DECODE_WORKER_SOURCE), hand-off ' +
       'included; it runs beside the kernels. "host site": read the packed codes from the backend, decode, make the float32 tensor ' +
       '(the decode site memhooks picks on cpu and wasm). "device site": int32 unpacking and a lookup-table gather with tfjs ops.',
@@ -323,7 +323,7 @@ async function forwardSection(ctx: BenchContext, hostDecodeMsPerMillion: Record<
       `${depth} Linear(${dim}, ${dim}) + ReLU layers, float32 input [batch, ${dim}]. Casting alone decodes each layer's weights on the host before ` +
       `its forward (on wasm that adds the float32 upload and XNNPACK's re-pack of the fresh weight). With leaf offload + stream, the transfer ` +
       `worker decodes the next layer's codes (read from the host copy, or from its safetensors file on disk) while one computes; the main ` +
-      `thread uploads the codes and the float32 values. Medians of ${rounds} interleaved rounds; ${ctx.smoke ? 'every variant at every batch' : `bf16 at batch ${batches[0]} only, and at batch ${batches[batches.length - 1]} only the target's comparison`}. ` +
+      `thread uploads the codes and the float32 values. Medians of ${countOf(rounds, 'interleaved round')}; ${ctx.smoke ? 'every variant at every batch' : `bf16 at batch ${batches[0]} only, and at batch ${batches[batches.length - 1]} only the target's comparison`}. ` +
       `Floor = resident forward + serial transfer: for host-site decoding, the decode of every weight (section ` +
       `above) + upload and first-use packing of the float32 bytes (measured alone: ${uploadMsPerMiB.toFixed(2)} ms per MiB); for worker ` +
       `decoding, the upload and packing only (the decode runs beside the kernels). Efficiency = floor / measured. Device MiB between ` +

@@ -11,7 +11,9 @@ import type { DiffusionSizeName } from '../src/models/zoo/diffusion/sizes.js';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
+import { ERROR_CODES, MemhooksError } from '../src/errors.js';
 import { writeFileAtomic } from '../src/io/atomicWrite.js';
+import { importOptionalPeer, type OptionalPeer } from '../src/runtime/optionalPeers.js';
 
 /** What the CLI passes to a benchmark. */
 export interface BenchContext {
@@ -143,7 +145,26 @@ export interface BenchResult {
 export interface Benchmark {
   readonly name: string;
   readonly description: string;
+  /**
+   * Loads what the benchmark needs beyond memhooks (an optional peer); throws a MemhooksError naming the
+   * package when it is missing. The CLI calls it for every benchmark it was asked for before running any.
+   */
+  prepare?(): Promise<void>;
   run(ctx: BenchContext): Promise<BenchResult>;
+}
+
+/**
+ * A benchmark whose module imports an optional peer at its top: listed (name, description) without
+ * loading it, so that the suite and the CLI load without the peer; the module is imported on prepare/run.
+ */
+export function lazyBenchmark(entry: { name: string; description: string; peer: OptionalPeer; load: () => Promise<Benchmark> }): Benchmark {
+  const load = (): Promise<Benchmark> => importOptionalPeer(entry.peer, `The ${entry.name} benchmark`, entry.load);
+  return {
+    name: entry.name,
+    description: entry.description,
+    prepare: async () => void (await load()),
+    run: async (ctx) => (await load()).run(ctx),
+  };
 }
 
 export interface MachineInfo {
@@ -219,8 +240,8 @@ export function renderMarkdown(result: BenchResult, machine: MachineInfo, run: R
   const lines: string[] = [`# ${result.title}`, ''];
   lines.push(
     `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, tfjs ${machine.tfjs} on \`${machine.backend}\` ` +
-      `(${machine.threads} thread${machine.threads === 1 ? '' : 's'}), ${machine.date.slice(0, 10)}. ` +
-      `Medians of ${run.runs} interleaved rounds after a warm-up${run.smoke ? ' (smoke run: tiny sizes, not a measurement)' : ''}.`,
+      `(${countOf(machine.threads, 'thread')}), ${machine.date.slice(0, 10)}. ` +
+      `${roundsSentence(result)}${run.smoke ? ' (smoke run: tiny sizes, not a measurement)' : ''}.`,
     '',
   );
   for (const s of result.sections) {
@@ -245,6 +266,29 @@ export function renderMarkdown(result: BenchResult, machine: MachineInfo, run: R
   return lines.join('\n');
 }
 
+/** "1 round", "2 rounds". */
+export function countOf(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * The rounds a section measured, read from its samples (its most-sampled variant): what the table is a
+ * median of, whatever `--runs` asked for (a benchmark may cap it, and smoke runs use fewer).
+ */
+export function roundsOf(section: SectionResult): number {
+  return Math.max(0, ...Object.values(section.samples).map((s) => s.length));
+}
+
+/** How many rounds the result's tables are medians of, counted from the samples. */
+function roundsSentence(result: BenchResult): string {
+  const counts = result.sections.filter((s) => s.skipped === undefined).map(roundsOf).filter((n) => n > 0);
+  if (counts.length === 0) return 'No timed rounds';
+  const [low, high] = [Math.min(...counts), Math.max(...counts)];
+  const after = 'after a warm-up';
+  if (low !== high) return `Medians of ${low} to ${high} interleaved rounds ${after} (by section)`;
+  return low === 1 ? `One timed round ${after}` : `Medians of ${low} interleaved rounds ${after}`;
+}
+
 export function renderTable(table: Table): string[] {
   const cell = (v: string | number): string => (typeof v === 'number' ? fmt(v) : v);
   return [
@@ -259,6 +303,25 @@ export function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   if (Math.abs(x) >= 100) return Math.round(x).toLocaleString('en-US');
   return Number(x.toPrecision(4)).toString();
+}
+
+/**
+ * The section to report when `error` says an optional peer is missing (PEER_DEPENDENCY_MISSING): skipped,
+ * with the error's message (which package, how to install it) as the reason; undefined for other errors.
+ */
+export function skippedForMissingPeer(id: string, title: string, error: unknown): SectionResult | undefined {
+  if (!(error instanceof MemhooksError) || error.code !== ERROR_CODES.PEER_DEPENDENCY_MISSING) return undefined;
+  return {
+    id,
+    title,
+    description: '',
+    table: { columns: [], rows: [] },
+    samples: {},
+    metrics: {},
+    targets: [],
+    check: { maxAbsDiff: 0, tolerance: 0, against: 'nothing: the section did not run' },
+    skipped: error.message,
+  };
 }
 
 /** True when every section's output check is within tolerance (skipped sections pass). */

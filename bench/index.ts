@@ -1,17 +1,26 @@
 /**
  * The benchmark suite (BENCHMARKS.md "The suite"). Add a benchmark by writing bench/<name>.ts that exports
  * a `Benchmark` and listing it here; the CLI (`memhooks bench`) picks it up, with its description in --help.
+ * A benchmark whose module imports an optional peer at its top is listed with lazyBenchmark instead, so
+ * that the suite, and with it the CLI, loads without that peer.
  */
-import type { Benchmark } from './framework.js';
+import { lazyBenchmark, type Benchmark } from './framework.js';
 import { hooksBenchmark } from './hooks.js';
 import { strategiesBenchmark } from './strategies.js';
 import { beyondTheCapBenchmark } from './beyondTheCap.js';
-import { layersBenchmark } from './layers.js';
 import { castingBenchmark } from './casting.js';
 import { prefetchBenchmark } from './prefetch.js';
 import { diskBenchmark } from './disk.js';
 import { attentionBenchmark } from './attention.js';
 import { tilingBenchmark } from './tiling.js';
+
+/** layers.ts imports @tensorflow/tfjs-layers (it times tfjs-layers' own layers): loaded only when it runs. */
+const layersBenchmark = lazyBenchmark({
+  name: 'layers',
+  description: 'each built-in layer against the fastest equivalent tfjs computation (target ≤ 1.05×), and the Linear re-upload break-even',
+  peer: '@tensorflow/tfjs-layers',
+  load: async () => (await import('./layers.js')).layersBenchmark,
+});
 
 export const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   // First: the main job (`memhooks bench` runs the suite in this order).

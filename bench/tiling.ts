@@ -20,7 +20,7 @@ import {
   type TilingOptions,
   type WrappedModel,
 } from '../src/index.js';
-import { interleave, maxAbsDiff, median, pairedRatio, type BenchContext, type Benchmark, type SectionResult } from './framework.js';
+import { countOf, interleave, maxAbsDiff, median, pairedRatio, type BenchContext, type Benchmark, type SectionResult } from './framework.js';
 
 const BATCH = 2;
 const VARIANTS = ['untiled', 'tiled', 'tiled + sliced'] as const;
@@ -116,7 +116,7 @@ async function section(ctx: BenchContext, size: number, tiling: TilingOptions): 
       `The ESRGAN 2× upscaler (wrapped, through predict) on a batch of ${BATCH} smooth test photos (0–255). Tiled: tileSize ` +
       `${tiling.tileSize}, tileOverlap ${tiling.tileOverlap}, outputScale 2; sliced: one image at a time. Peak = device bytes ` +
       `above the start during one predict (memory.track). Seam ratio = mean |Δ| of adjacent pixels across tile borders / ` +
-      `elsewhere; the untiled row gives the image's own ratio at the same places${size <= tiling.tileSize ? ' (none here: the image is one tile, so it runs untiled)' : ` (${baseSeams.toFixed(3)})`}. ${rounds} interleaved rounds.`,
+      `elsewhere; the untiled row gives the image's own ratio at the same places${size <= tiling.tileSize ? ' (none here: the image is one tile, so it runs untiled)' : ` (${baseSeams.toFixed(3)})`}. ${countOf(rounds, 'interleaved round')}.`,
     table: {
       columns: ['variant', 'ms per predict', 'time / untiled', 'peak', 'peak / untiled', 'max abs diff', 'mean abs diff', 'seam ratio'],
       rows,

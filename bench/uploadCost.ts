@@ -13,7 +13,8 @@ export function measureUploadCost(rounds: number): number {
   const data = new Float32Array(rows * cols).map((_, i) => ((i * 2654435761) % 1000) / 1000 - 0.5);
   const x = tf.ones([1, rows]);
   const resident = tf.tensor2d(data, [rows, cols]);
-  tf.matMul(x, resident).dataSync();
+  // Disposed: a leftover would count in the peaks measured after this (bench/peaks.ts).
+  tf.tidy(() => void tf.matMul(x, resident).dataSync());
   const fresh: number[] = [];
   const warm: number[] = [];
   for (let r = 0; r < rounds + 1; r++) {

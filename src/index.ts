@@ -14,11 +14,13 @@ export { ModelHook, type NextForward } from './hooks/ModelHook.js';
 export { HookRegistry, type HookHandle } from './hooks/HookRegistry.js';
 export { memory, type MemoryStats } from './runtime/memory.js';
 export { parseSize, type Size } from './runtime/size.js';
-export { events, type MemhooksEvents, type TransferEvent, type HookEvent } from './runtime/events.js';
+export { events, emit as emitEvent, type MemhooksEvents, type TransferEvent, type HookEvent } from './runtime/events.js';
 export { formatBytes } from './runtime/format.js';
 export { container, createContainer, type DependencyContainer } from './runtime/di.js';
 export { Strategy, type StrategyHandle, type Undo } from './strategies/Strategy.js';
-export { strategy, registerStrategy, applyStrategy, appliedStrategies, strategyToken } from './strategies/registry.js';
+export { strategy, registerStrategy, applyStrategy, appliedStrategies, strategyToken, type StrategyOptions } from './strategies/registry.js';
+// Plugins add their names to StrategyOptionsMap with `declare module 'memhooks' { interface StrategyOptionsMap { … } }`.
+export type { StrategyOptionsMap, KnownStrategyName, OptionsOf } from './strategies/StrategyOptionsMap.js';
 export * from './models/layers/index.js';
 export * from './models/wrap/index.js';
 export * from './models/zoo/index.js';

@@ -3,6 +3,7 @@ import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promis
 import * as fsSync from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ERROR_CODES, MemhooksError } from '../errors.js';
+import { diskWriteReason, markActionable } from '../errors/actionable.js';
 
 /** Marks memhooks' temporary files: `.<target>.tmp-<pid>-<random>`. */
 const TMP_INFIX = '.tmp-';
@@ -38,9 +39,24 @@ export async function writeFileAtomic(path: string, data: WriteData, options: At
   } catch (cause) {
     await handle?.close().catch(() => {});
     await rm(tmp, { force: true }).catch(() => {});
-    throw new MemhooksError(ERROR_CODES.WRITE_FAILED, `Could not write ${path}; the previous file (if any) is unchanged. Check that the directory exists, is writable and has space.`, { cause });
+    throw writeFailed(path, knownLength(data), cause);
   }
   if (fsync) await syncDirectory(dir);
+}
+
+/** The error of a failed write: a full disk or a missing permission is named first, with the folder and sizes. */
+function writeFailed(path: string, bytes: number | undefined, cause: unknown): MemhooksError {
+  const reason = diskWriteReason({ what: 'memhooks', folder: dirname(path), bytesNeeded: bytes }, cause);
+  if (reason === undefined) {
+    return new MemhooksError(ERROR_CODES.WRITE_FAILED, `Could not write ${path}; the previous file (if any) is unchanged. Check that the directory exists, is writable and has space.`, { cause });
+  }
+  return markActionable(new MemhooksError(ERROR_CODES.WRITE_FAILED, `Could not write ${path}: ${reason} The previous file (if any) is unchanged.`, { cause }), reason);
+}
+
+/** The byte size of data given whole; undefined for a stream of chunks (not known before it is written). */
+function knownLength(data: WriteData): number | undefined {
+  if (typeof data === 'string') return Buffer.byteLength(data, 'utf8');
+  return data instanceof Uint8Array ? data.byteLength : undefined;
 }
 
 /** The temporary name for a write of `path`: same directory (same filesystem, so the rename is atomic). */
@@ -85,7 +101,7 @@ export function writeFileAtomicSync(
       }
     }
     fsSync.rmSync(tmp, { force: true });
-    throw new MemhooksError(ERROR_CODES.WRITE_FAILED, `Could not write ${path}; the previous file (if any) is unchanged. Check that the directory exists, is writable and has space.`, { cause });
+    throw writeFailed(path, knownLength(data), cause);
   }
   if (fsync) syncDirectorySync(dir);
 }

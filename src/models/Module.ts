@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../errors.js';
 import { clearHooksForDispose, REGISTRY_KEY, type DisposableRegistry } from '../hooks/registryAccess.js';
+import { detachStrategiesForDispose } from '../strategies/appliedAccess.js';
 import { formatBytes } from '../runtime/format.js';
 import { brand } from './brand.js';
 import { Parameter } from './Parameter.js';
@@ -8,6 +9,8 @@ import type { FromPretrainedOptions } from '../io/checkpoints/fromPretrained.js'
 import type { SavePretrainedOptions } from '../io/checkpoints/savePretrained.js';
 import type { SavedCheckpoint } from '../io/checkpoints/save.js';
 import { describeModule, linkMember, pathOf } from './paths.js';
+import { mapInForce } from '../strategies/device-map/mapInForce.js';
+import type { Device } from '../strategies/device-map/types.js';
 
 export type Member = Module | Parameter;
 
@@ -157,9 +160,15 @@ export abstract class Module {
     return total;
   }
 
-  /** Drops every hook without running it (hooks get detachHook) and releases every parameter's bytes. */
+  /**
+   * Drops every hook without running it (hooks get detachHook) and releases every parameter's bytes. The
+   * strategies applied in the tree end too: their handles turn `removed`, and remove() does nothing.
+   */
   dispose(): void {
-    for (const m of this.modules()) clearHooksForDispose(m);
+    for (const m of this.modules()) {
+      detachStrategiesForDispose(m);
+      clearHooksForDispose(m);
+    }
     for (const p of this.parameters()) p.dispose();
   }
 
@@ -203,6 +212,15 @@ export abstract class Module {
   /** Dotted path from the root that discovered this module ('' for a root or an undiscovered module). */
   get path(): string {
     return pathOf(this);
+  }
+
+  /**
+   * The device map in force on this module (dispatchModel, fromPretrained({ deviceMap })), as accelerate's
+   * model.hf_device_map: a plain copy with the map's keys, which can be edited and dispatched again.
+   * undefined when no map was dispatched on this module, or once its handle was removed.
+   */
+  get hfDeviceMap(): Record<string, Device> | undefined {
+    return mapInForce(this);
   }
 }
 

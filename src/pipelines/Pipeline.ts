@@ -10,15 +10,23 @@ import { cpuOffloadWithHook, type CpuOffloadHandle } from '../strategies/cpu-off
 import type { MaxMemory } from '../strategies/device-map/types.js';
 import { applyGroupOffloading } from '../strategies/group-offloading/applyGroupOffloading.js';
 import { DEVICE_MAP, GROUP_OFFLOADING, MODEL_CPU_OFFLOAD, OFFLOADING_STRATEGIES, SEQUENTIAL_OFFLOAD } from '../strategies/group-offloading/names.js';
-import type { GroupOffloadingOptions } from '../strategies/group-offloading/options.js';
+import { GROUP_OFFLOADING_OPTION_KEYS, resolveConfig as resolveGroupConfig, type GroupOffloadingOptions } from '../strategies/group-offloading/options.js';
+import { resolveExecutionDevice } from '../strategies/cpu-offload/options.js';
+import { checkOptionKeys } from '../strategies/optionKeys.js';
 import { applyLayerwiseCasting } from '../strategies/layerwise-casting/applyLayerwiseCasting.js';
-import type { LayerwiseCastingOptions } from '../strategies/layerwise-casting/options.js';
+import { LAYERWISE_CASTING_OPTION_KEYS, type LayerwiseCastingOptions } from '../strategies/layerwise-casting/options.js';
 import { removeStrategiesIn } from '../strategies/registry.js';
 import { assignComponentsToDevices, autoRefused, backendNamed, placementBudgets } from './balanced.js';
 import { checkComponents, describeWhere, parseOffloadSeq, strategiesIn, type Components } from './components.js';
 import { loadPipelineComponents, readModelIndex, savePipelineFolder, type PipelineFromPretrainedOptions } from './folders.js';
 import { gatherOnActiveBackend, placeComponents, type Placement } from './placement.js';
 import { PipelineSwitches, type VaeTilingOptions } from './switches.js';
+
+/** The options of enableModelCpuOffload / enableSequentialCpuOffload, checked before anything changes. */
+function checkOffloadOptions(fn: string, options: unknown): void {
+  const { executionDevice } = checkOptionKeys(fn, options, ['executionDevice']);
+  resolveExecutionDevice(fn, executionDevice);
+}
 
 /** Which pipeline-wide offload is on, and the handles it applied (one per component). */
 type OffloadMode =
@@ -134,12 +142,15 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
   placeComponents(deviceMap: 'balanced' | string, options: { maxMemory?: MaxMemory } = {}): Record<string, string> {
     if (deviceMap === 'auto') throw autoRefused();
     if (typeof deviceMap !== 'string') throw new InvalidArgumentError(`deviceMap must be 'balanced' or a backend name, got ${describeValue(deviceMap)}.`);
+    checkOptionKeys('placeComponents', options, ['maxMemory']);
+    // The budgets are checked before the conflicts, as every option is.
+    const budgets = deviceMap === 'balanced' ? placementBudgets(options.maxMemory) : undefined;
     if (this.placement !== undefined) throw new StrategyConflictError(`This pipeline is already placed (hfDeviceMap ${JSON.stringify(this.placement.map)}). Call pipeline.resetDeviceMap() first.`);
     this.assertCanOffload(DEVICE_MAP);
     let map: Record<string, string>;
     let first: string;
-    if (deviceMap === 'balanced') {
-      const { devices, host } = placementBudgets(options.maxMemory);
+    if (budgets !== undefined) {
+      const { devices, host } = budgets;
       const sizes = Object.entries(this.all).map(([n, m]) => [n, m.parameters().reduce((b, p) => b + p.byteLength, 0)] as [string, number]);
       map = assignComponentsToDevices(sizes, devices, host);
       first = devices[0]![0];
@@ -170,9 +181,12 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
    * of `modelCpuOffloadSeq` starts. Components in `excludeFromCpuOffload` stay where they are; components
    * missing from the sequence get an unchained model offload (on the device from their first use until
    * maybeFreeModelHooks()), as in diffusers. Calling it again (or after enableSequentialCpuOffload)
-   * replaces the previous model/sequential offload.
+   * replaces the previous model/sequential offload; the new options are checked first, so a refused call
+   * leaves the previous offload in place.
    */
   enableModelCpuOffload(options: { executionDevice?: string } = {}): void {
+    // Checked before dropOffloadMode(): a refused option must leave the offload in place.
+    checkOffloadOptions('enableModelCpuOffload', options);
     const cls = this.constructor as typeof Pipeline;
     const seq = parseOffloadSeq(cls.modelCpuOffloadSeq, cls.name);
     this.assertCanOffload(MODEL_CPU_OFFLOAD);
@@ -201,6 +215,7 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
    * Replaces a previous model/sequential offload.
    */
   enableSequentialCpuOffload(options: { executionDevice?: string } = {}): void {
+    checkOffloadOptions('enableSequentialCpuOffload', options);
     const cls = this.constructor as typeof Pipeline;
     this.assertCanOffload(SEQUENTIAL_OFFLOAD);
     this.dropOffloadMode();
@@ -219,24 +234,27 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
    * with the options of applyGroupOffloading. Excluded components stay where they are.
    */
   enableGroupOffload(options: PipelineGroupOffloadOptions = {}): void {
-    if (typeof options !== 'object' || options === null) {
-      throw new InvalidArgumentError(`enableGroupOffload(options) needs an options object, got ${describeValue(options)}.`);
-    }
+    checkOptionKeys('enableGroupOffload', options, ['excludeModules', ...GROUP_OFFLOADING_OPTION_KEYS]);
     const { excludeModules, ...groupOptions } = options;
     const excluded = this.checkExcludeModules(excludeModules);
+    const plan = Object.entries(this.all)
+      .filter(([name, m]) => !excluded.has(name) && m.parameters().length > 0)
+      .map(([name, m]) => {
+        // One folder per component: components share module names (two "attn.to_q"), and one folder for
+        // all would have one component's offload files overwrite another's.
+        const disk = groupOptions.offloadToDiskPath;
+        const own = typeof disk !== 'string' ? groupOptions : { ...groupOptions, offloadToDiskPath: join(disk, name) };
+        // Every component's options are checked before any component changes.
+        resolveGroupConfig(m, own);
+        return [name, m, own] as const;
+      });
     if (this.offloadMode?.kind === GROUP_OFFLOADING) {
       throw new StrategyConflictError(`Group offloading is already enabled on this pipeline. Call pipeline.removeAllHooks() first to apply it with other options.`);
     }
     this.assertCanOffload(GROUP_OFFLOADING);
     const handles = new Map<string, StrategyHandle>();
     this.applyAll(handles, () => {
-      for (const [name, m] of Object.entries(this.all)) {
-        if (excluded.has(name) || m.parameters().length === 0) continue;
-        // One folder per component: components share module names (two "attn.to_q"), and one folder for
-        // all would have one component's offload files overwrite another's.
-        const disk = groupOptions.offloadToDiskPath;
-        handles.set(name, applyGroupOffloading(m, typeof disk !== 'string' ? groupOptions : { ...groupOptions, offloadToDiskPath: join(disk, name) }));
-      }
+      for (const [name, m, own] of plan) handles.set(name, applyGroupOffloading(m, own));
     });
     this.offloadMode = { kind: GROUP_OFFLOADING, handles };
   }
@@ -290,6 +308,7 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
    * enable_layerwise_casting on a component). Returns the handle; removeAllHooks() removes it too.
    */
   enableLayerwiseCasting(component: keyof C & string, options: LayerwiseCastingOptions = {}): StrategyHandle {
+    checkOptionKeys('enableLayerwiseCasting', options, LAYERWISE_CASTING_OPTION_KEYS);
     const m = this.all[component];
     if (m === undefined) {
       throw new InvalidArgumentError(`enableLayerwiseCasting: "${String(component)}" is no component of this pipeline. Components: ${this.componentNames.join(', ')}.`);
@@ -305,7 +324,7 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
     this.switches.enableAttention(kind, opts);
   }
 
-  /** Every Attention back to the processor it had before ('naive' unless set otherwise by hand). */
+  /** Every Attention back to the processor it had before memhooks first set one ('naive' unless the model set another itself). */
   disableMemoryEfficientAttention(): void {
     this.switches.disable('attention');
   }
@@ -337,6 +356,7 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
     }
   }
 
+  /** Removes the model/sequential offload in place; callers check the new options first. */
   private dropOffloadMode(): void {
     const mine = this.offloadMode;
     if (mine === undefined) return;

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../errors.js';
+import { refuseRawTfjsModel } from '../models/assertModule.js';
 import { Module } from '../models/Module.js';
 import { describeModule, describeValue } from '../models/paths.js';
 import { appliedStrategies } from '../strategies/registry.js';
@@ -16,6 +17,8 @@ export function checkComponents(components: unknown): void {
     if (!/^[A-Za-z_$][\w$]*$/.test(name)) {
       throw new InvalidArgumentError(`Pipeline component name ${JSON.stringify(name)} is not an identifier. Use names such as "textEncoder" or "vae".`);
     }
+    // A raw LayersModel or GraphModel gets its own advice (wrapLayersModel, or that a GraphModel cannot be wrapped yet).
+    if (!(value instanceof Module)) refuseRawTfjsModel(value, `new Pipeline({ ${name} })`);
     if (!(value instanceof Module)) {
       throw new InvalidArgumentError(`Pipeline component "${name}" must be a Module, got ${describeValue(value)}. Wrap tfjs models with wrapLayersModel first.`);
     }

@@ -6,7 +6,8 @@ import { applyBatchSlicing, resolveBatchSlicingOptions } from '../strategies/sli
 import { resolveProcessor } from '../strategies/attention/processors.js';
 import type { StrategyHandle } from '../strategies/Strategy.js';
 import { applyTiling } from '../strategies/tiling/applyTiling.js';
-import { resolveTilingOptions, type TilingOptions } from '../strategies/tiling/options.js';
+import { resolveTilingOptions, TILING_OPTION_KEYS, type TilingOptions } from '../strategies/tiling/options.js';
+import { checkOptionKeys } from '../strategies/optionKeys.js';
 import type { Components } from './components.js';
 
 type SwitchName = 'vaeSlicing' | 'vaeTiling' | 'attention';
@@ -29,12 +30,15 @@ export class PipelineSwitches {
   enableVaeSlicing(options: { sliceSize?: number }): void {
     const targets = this.vaeParts('enableVaeSlicing');
     // Options are checked before the switch's previous state is touched.
-    for (const m of targets) resolveBatchSlicingOptions(m, options);
+    for (const m of targets) resolveBatchSlicingOptions(m, options, 'enableVaeSlicing');
     this.replace('vaeSlicing', targets, (m) => applyBatchSlicing(m, options));
   }
 
   enableVaeTiling(options: VaeTilingOptions): void {
     const vae = this.vae('enableVaeTiling');
+    checkOptionKeys('enableVaeTiling', options, [...TILING_OPTION_KEYS, 'encoder']);
+    // No options at all: refused there, as tileSize is required.
+    if (options === undefined) resolveTilingOptions(options, 'enableVaeTiling');
     const { encoder: encoderOptions, ...decoderOptions } = options ?? ({} as VaeTilingOptions);
     const decoder = vae.namedChildren().find(([k]) => k === 'decoder')?.[1] ?? vae;
     const encoder = vae.namedChildren().find(([k]) => k === 'encoder')?.[1];
@@ -43,7 +47,8 @@ export class PipelineSwitches {
     }
     const plan: Array<[Module, TilingOptions]> = [[decoder, decoderOptions]];
     if (encoderOptions !== undefined) plan.push([encoder!, encoderOptions]);
-    for (const [, o] of plan) resolveTilingOptions(o, 'enableVaeTiling');
+    resolveTilingOptions(decoderOptions, 'enableVaeTiling');
+    if (encoderOptions !== undefined) resolveTilingOptions(encoderOptions, 'enableVaeTiling: `encoder`');
     this.replace('vaeTiling', plan.map(([m]) => m), (m) => applyTiling(m, plan.find(([t]) => t === m)![1]));
   }
 
@@ -55,7 +60,7 @@ export class PipelineSwitches {
     if (targets.length === 0) {
       throw new InvalidArgumentError(`enableMemoryEfficientAttention: no component of this pipeline contains an Attention module, so there is nothing to switch.`);
     }
-    resolveProcessor(kind, opts);
+    resolveProcessor(kind, opts, 'enableMemoryEfficientAttention');
     this.replace('attention', targets, (c) => setAttentionProcessor(c, kind, opts));
   }
 

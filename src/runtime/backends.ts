@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, MemhooksError } from '../errors.js';
+import { removeRethrowOnlyListeners } from './rethrowListeners.js';
 
 /** The package that registers each backend memhooks knows how to load. */
 const BACKEND_PACKAGES: Readonly<Record<string, string>> = {
@@ -32,4 +33,6 @@ export async function useBackend(name: string): Promise<void> {
   const ok = await tf.setBackend(backendName);
   if (!ok) throw new MemhooksError(ERROR_CODES.BACKEND_UNAVAILABLE, `The "${name}" backend failed to initialize.`);
   await tf.ready();
+  // The wasm glue's process listeners re-throw every uncaught error, so Node would report it at the glue's line.
+  removeRethrowOnlyListeners();
 }

@@ -41,16 +41,29 @@ brand(DeviceBudgetExceededError, 'error.DeviceBudgetExceededError');
 
 /**
  * Throws before anything is allocated when putting `bytes` more on the device (which holds `deviceBytes`
- * now) would pass the budget. `what` names the module or group; `advice` says what to do.
+ * now) would pass the budget. `what` names the module or group; `advice` says what to do, as one or two
+ * sentences ending in a period. The message ends with how to raise the budget, unless `advice` already
+ * names memory.setDeviceBudget.
  */
 export function assertDeviceBudget(bytes: number, deviceBytes: number, what: string, advice: string): void {
   const budget = deviceBudget();
-  if (budget === undefined || deviceBytes + bytes <= budget) return;
+  // Putting nothing more on the device cannot pass the budget, even when what is there already does
+  // (a budget below the resident model is the reason to apply offloading).
+  if (budget === undefined || bytes <= 0 || deviceBytes + bytes <= budget) return;
   const source = state.bytes === undefined ? `the default wasm budget (${formatBytes(budget)}, below the 4 GiB heap cap)` : `the device budget of ${formatBytes(budget)}`;
   throw new DeviceBudgetExceededError(
     `Onloading ${what} needs ${formatBytes(bytes)} (${bytes} bytes) on the device, which already holds ${formatBytes(deviceBytes)}: ` +
-      `that would pass ${source}. Nothing was allocated. ${advice} Or raise the budget with memory.setDeviceBudget(size).`,
+      `that would pass ${source}. Nothing was allocated. ${withBudgetAdvice(advice)}`,
     bytes,
     budget,
   );
+}
+
+/** The caller's advice, then how to raise the budget, said once: callers' advice may name it already. */
+function withBudgetAdvice(advice: string): string {
+  const own = advice.trim();
+  const raise = 'raise the budget with memory.setDeviceBudget(size).';
+  if (own === '') return raise[0]!.toUpperCase() + raise.slice(1);
+  if (own.includes('setDeviceBudget')) return own;
+  return `${own} Or ${raise}`;
 }

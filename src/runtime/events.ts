@@ -31,7 +31,12 @@ export const events = new EventEmitter<MemhooksEvents>();
 
 /**
  * Emits after the state change it reports is complete. A listener that throws must not leave a hook
- * half-registered or abort a forward, so its error is reported and swallowed here.
+ * half-registered or abort a forward, so its error is reported (console.warn) and swallowed here.
+ * Exported as `emitEvent` for plugins: a strategy that moves weights emits `onload` / `offload` through it,
+ * never through `events.emit`, whose listener errors would propagate into the user's forward.
+ *
+ * @example
+ * emitEvent('onload', { path: 'blocks.0', bytes, ms: performance.now() - start });
  */
 export function emit<K extends keyof MemhooksEvents>(name: K, payload: Parameters<MemhooksEvents[K]>[0]): void {
   if (events.listenerCount(name) === 0) return;

@@ -269,7 +269,14 @@ export const memory = {
   get deviceBudget(): number | undefined {
     return deviceBudget();
   },
-  /** Throws DeviceBudgetExceededError when `bytes` more on the device would pass the budget; `what` names the module. */
+  /**
+   * For strategies that onload weights: throws DeviceBudgetExceededError, before anything is allocated, when
+   * `bytes` more on the device would pass the budget in force (nothing happens when there is none).
+   * @param bytes What the onload would add to the device.
+   * @param what What is onloaded, for the message: 'group "blocks_0"', 'the weights of module "head"'.
+   * @param advice What the user can do instead, one or two sentences ending in a period (e.g. 'Use smaller
+   *   groups.'); the message adds how to raise the budget unless the advice names memory.setDeviceBudget.
+   */
   assertDeviceBudget: (bytes: number, what: string, advice = 'Offload more of the model (group offloading).'): void =>
     assertDeviceBudget(bytes, tracker.stats().deviceBytes, what, advice),
 };

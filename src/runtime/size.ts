@@ -39,7 +39,19 @@ export function parseSize(size: Size, what = 'size'): number {
     if (!Number.isSafeInteger(result)) throw invalid(size, what, 'it is too large');
     return result;
   }
-  throw invalid(size, what, 'it has no unit; use KB, MB, GB (powers of 10) or KiB, MiB, GiB (powers of 2), or pass a number of bytes');
+  throw invalid(size, what, unitProblem(size.trim()));
+}
+
+const VALID_UNITS = 'use KB, MB, GB (powers of 10) or KiB, MiB, GiB (powers of 2), or pass a number of bytes';
+
+/** Why a string that ends in no known unit is refused: a bare number, an unknown unit, or no number at all. */
+function unitProblem(text: string): string {
+  if (NUMBER.test(text)) return `it has no unit; ${VALID_UNITS}`;
+  const parts = /^([+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*(\S+)$/.exec(text);
+  if (parts !== null) {
+    return `"${parts[2]}" is not a unit memhooks knows. Units: KB, MB, GB (powers of 10), KiB, MiB, GiB (powers of 2), any case; a lower-case b (5Gb) means bits. Or pass a number of bytes`;
+  }
+  return `it is not a size (a non-negative number and a unit, such as "500MB"); ${VALID_UNITS}`;
 }
 
 function invalid(size: unknown, what: string, why: string): MemhooksError {

@@ -86,6 +86,18 @@ describe('memhooks CLI', () => {
     const cells = row!.split('|').slice(2, -1).map((c) => Number(c.trim().replace(/,/g, '')));
     expect(cells.every((x) => Number.isFinite(x))).toBe(true);
     expect(cells[cells.length - 1]).toBe(0);
+    // The header promises what --runs allows; each table says what it measured (the smoke strategies run: 1).
+    expect(out).toMatch(/^memhooks bench: strategies on cpu \(1 thread\), smoke run, at most 2 rounds per variant/);
+    expect(out).toContain('One timed round after a warm-up');
+    expect(out).not.toMatch(/\b1 rounds\b|\b1 interleaved rounds\b|thread\(s\)|Medians of 2 interleaved rounds/);
+  }, 240_000);
+
+  it('lists a benchmark that needs an optional peer without loading it, with the description of its module', async () => {
+    const { BENCHMARKS } = await import('../../bench/index.js');
+    const { layersBenchmark } = await import('../../bench/layers.js');
+    expect(BENCHMARKS['layers']!.description).toBe(layersBenchmark.description);
+    expect(BENCHMARKS['layers']).not.toBe(layersBenchmark);
+    await expect(BENCHMARKS['layers']!.prepare!()).resolves.toBeUndefined();
   });
 
   it('prints machine-readable results with --json and refuses an unknown --size', async () => {
@@ -140,6 +152,10 @@ describe('memhooks CLI', () => {
       expect(Array.from(loaded.get(name)!.dataSync())).toEqual(Array.from(t.dataSync()));
     }
     tf.dispose([...Object.values(tensors), ...loaded.values()]);
+    const unit = await run('shard', source, join(dir, 'unit'), '--max-shard-size', '30XB');
+    expect(unit.code).toBe(2);
+    expect(unit.err).toContain('Invalid --max-shard-size "30XB": "XB" is not a unit memhooks knows. Units: KB, MB, GB (powers of 10), KiB, MiB, GiB (powers of 2)');
+    expect((await run('shard', source, join(dir, 'unit'), '--max-shard-size', '30')).err).toContain('"30": it has no unit');
     const same = await run('shard', source, source);
     expect(same.code).toBe(2);
     expect(same.err).toContain("is the input's folder");

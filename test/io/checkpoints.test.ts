@@ -67,6 +67,21 @@ describe('sharded checkpoints', () => {
     expect(readdirSync(dir)).toEqual([]);
   });
 
+  it('creates its folder, parents included, as savePretrained does; a refused save leaves no folder behind', () => {
+    const tensors = { a: entry(f32(100, 1), [100]), b: entry(f32(100, 2), [100]) };
+    const target = join(dir, 'new', 'ckpt');
+    const saved = saveShardedCheckpoint(tensors, target, { maxShardSize: 500 });
+    expect(readdirSync(target).sort()).toEqual([...saved.files, saved.index].sort());
+    expect(openCheckpoint(target).weightMap.size).toBe(2);
+    // The second tensor's data is short: the save fails after the first shard, and the folders it made go too.
+    const bad = { a: entry(f32(100, 1), [100]), b: { dtype: 'F32' as const, shape: [100], data: new Uint8Array(4) } };
+    expect(() => saveShardedCheckpoint(bad, join(dir, 'other', 'ckpt'), { maxShardSize: 500 })).toThrow(/400 bytes\) but 4/);
+    expect(readdirSync(dir)).toEqual(['new']);
+    // A path that is a file is refused, naming it.
+    writeFileSync(join(dir, 'file'), 'x');
+    expect(() => saveShardedCheckpoint(tensors, join(dir, 'file'))).toThrow(/could not create the folder .*file/);
+  });
+
   for (const backend of BACKENDS) {
     describe(backend, () => {
       afterAll(() => useBackend('cpu'));

@@ -7,7 +7,7 @@ import * as source from '../../src/index.js';
 /**
  * What a user installs is the build, not the sources the other tests import: check that the package's own
  * name resolves through its exports map to working ESM and CommonJS builds with the same API, and that
- * the bin runs. `npm ci` builds dist/ (the prepare script); run `npm run build` after changing sources.
+ * the bin runs. `npm test` builds dist/ first (so does `npm pack`, in prepack); run `npm run build` after changing sources.
  */
 const root = join(import.meta.dirname, '..', '..');
 const built = existsSync(join(root, 'dist', 'cjs', 'src', 'index.js')) && existsSync(join(root, 'dist', 'esm', 'src', 'index.js'));
@@ -17,7 +17,7 @@ function node(args: string[]): string {
 }
 
 describe('the built package', () => {
-  it('exists (npm ci runs the build; otherwise run npm run build)', () => {
+  it('exists (npm test runs the build; otherwise run npm run build)', () => {
     expect(built).toBe(true);
   });
 

@@ -15,7 +15,7 @@ import {
   StrategyConflictError,
   type Undo,
 } from '../../src/index.js';
-import { DEVICE_BYTES_LOGGER, type DeviceBytesRecord } from '../../examples/deviceBytesLogger.js';
+import { DEVICE_BYTES_LOGGER, type DeviceBytesRecord } from '../../examples/docs/plugins-device-bytes-logger.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { Recorder } from '../helpers/modules.js';
 
@@ -168,7 +168,7 @@ describe.each(BACKENDS)('strategy plugins on %s', (backend) => {
     expect(records[1]!.after - records[1]!.before).toBe(256);
     expect(records[2]!.after - records[2]!.before).toBe(256);
     expect(() => applyStrategy(model, DEVICE_BYTES_LOGGER, { onRecord: () => {} })).toThrow(/already applied/);
-    expect(() => applyStrategy(new Model(), DEVICE_BYTES_LOGGER, {})).toThrow('device-bytes-logger needs an onRecord(record) function in its options, got undefined.');
+    expect(() => applyStrategy<unknown>(new Model(), DEVICE_BYTES_LOGGER, {})).toThrow('device-bytes-logger needs an onRecord(record) function in its options, got undefined.');
     handle.remove();
     expect(model.modules().every((m) => HookRegistry.get(m)?.hookOrder.length === 0)).toBe(true);
     tf.dispose([x, y]);

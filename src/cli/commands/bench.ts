@@ -7,7 +7,7 @@ import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BENCHMARK_NAMES, BENCHMARKS, checksPass, DEMO_BENCHMARKS, machineInfo, renderMarkdown, writeResults } from '../../../bench/index.js';
+import { BENCHMARK_NAMES, BENCHMARKS, checksPass, countOf, DEMO_BENCHMARKS, machineInfo, renderMarkdown, writeResults } from '../../../bench/index.js';
 import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../../models/zoo/diffusion/sizes.js';
 import { useBackend } from '../../runtime/backends.js';
 import { checkBackend, CLI_BACKENDS, type CliBackend } from '../choices.js';
@@ -39,12 +39,12 @@ export function registerBenchCommand(program: Command, ctx: CommandContext): voi
     .command('bench')
     .description('Run benchmarks and write bench/results/<name>.json (raw samples, machine info) and <name>.md (tables).')
     .argument('[names...]', `benchmarks to run, or "all" (default: ${DEMO_BENCHMARKS.join(', ')}): ${BENCHMARK_NAMES.join(', ')}`)
-    .option('--smoke', 'tiny sizes and 2 rounds: only checks that the benchmarks run; results are discarded unless --out is given')
+    .option('--smoke', `tiny sizes and at most ${BENCH_DEFAULTS.smokeRuns} rounds: only checks that the benchmarks run; results are discarded unless --out is given`)
     .option('--backend <name>', `tfjs backend: ${Object.values(BENCH_BACKENDS).join(' | ')}`, BENCH_DEFAULTS.backend)
     .option('--out <dir>', `results directory, relative to the current directory (default: ${BENCH_DEFAULTS.out})`)
     .option('--size <name>', `zoo pipeline size for the strategies benchmark: ${DIFFUSION_SIZE_NAMES.join(' | ')}`, BENCH_DEFAULTS.size)
     .option('--json', 'print the results as JSON on stdout (progress goes to stderr)')
-    .option('--runs <n>', `measured rounds per variant, after a warm-up (default: ${BENCH_DEFAULTS.runs}, smoke ${BENCH_DEFAULTS.smokeRuns})`)
+    .option('--runs <n>', `at most this many measured rounds per variant, after a warm-up; a benchmark may use fewer, and its tables say how many (default: ${BENCH_DEFAULTS.runs}, smoke ${BENCH_DEFAULTS.smokeRuns})`)
     .addHelpText('after', `\nBenchmarks:\n${list}\n\nExamples:\n  memhooks bench                 # the main job: every strategy on the zoo pipeline, on wasm\n  memhooks bench all             # the full suite\n  memhooks bench hooks --backend cpu\n  memhooks bench --smoke         # seconds; CI\n`)
     .action(async (names: string[], opts: Omit<BenchOptions, 'names'>) => {
       ctx.setExitCode(await runBench({ names, ...opts }, ctx));
@@ -84,6 +84,8 @@ export function validateBenchOptions(options: BenchOptions): ValidatedOptions {
 export async function runBench(options: BenchOptions, ctx: CommandContext): Promise<number> {
   const { io } = ctx;
   const opts = validateBenchOptions(options);
+  // Optional peers are loaded now, so that a missing one stops the run before minutes of measuring.
+  for (const name of opts.names) await BENCHMARKS[name]!.prepare?.();
   if (!opts.smoke && opts.runs < 5) io.err(`memhooks bench: warning: ${opts.runs} rounds; BENCHMARKS.md asks for at least 5.\n`);
   // Smoke runs are not measurements: they never overwrite bench/results unless --out says so; without it,
   // their files go to a temporary directory that is removed at the end.
@@ -114,7 +116,10 @@ async function runAll(opts: ValidatedOptions, out: string, ctx: CommandContext):
   const say = opts.json ? io.err : io.out;
   await useBackend(opts.backend);
   const machine = await machineInfo();
-  say(`memhooks bench: ${opts.names.join(', ')} on ${machine.backend} (${machine.threads} thread(s)), ${opts.runs} rounds${opts.smoke ? ', smoke' : ''}\n`);
+  say(
+    `memhooks bench: ${opts.names.join(', ')} on ${machine.backend} (${countOf(machine.threads, 'thread')}), ${opts.smoke ? 'smoke run, ' : ''}` +
+      `at most ${countOf(opts.runs, 'round')} per variant (each table says how many it measured)\n`,
+  );
   let code: number = EXIT.OK;
   const results = [];
   for (const name of opts.names) {

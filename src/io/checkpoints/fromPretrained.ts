@@ -8,6 +8,7 @@ import { dispatchModel } from '../../strategies/device-map/DeviceMapStrategy.js'
 import { getBalancedMemory } from '../../strategies/device-map/balanced.js';
 import { isComputeDevice } from '../../strategies/device-map/devices.js';
 import { inferAutoDeviceMap } from '../../strategies/device-map/infer.js';
+import { setMapInForce } from '../../strategies/device-map/mapInForce.js';
 import { entryFor, validateDeviceMap } from '../../strategies/device-map/placement.js';
 import type { Device, DeviceMap, MaxMemory } from '../../strategies/device-map/types.js';
 import type { StrategyHandle } from '../../strategies/Strategy.js';
@@ -65,6 +66,9 @@ export async function fromPretrained<M extends Module>(expected: Function | unde
     const map = resolveDeviceMap(model, options);
     loadInto(model, owned, checkpoint, map);
     if (map !== undefined && needsDispatch(map)) handles.set(model, dispatchModel(model, map, { offloadFolder: options.offloadFolder }));
+    // Everything on the device needs no hooks (and leaves the model free for any strategy), but it is still
+    // the map the model was placed with, which hfDeviceMap reports as transformers does.
+    else if (map !== undefined) setMapInForce(model, map);
     return model as M;
   } catch (error) {
     model.dispose();

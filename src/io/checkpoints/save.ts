@@ -1,7 +1,7 @@
-import { readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
+import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../../errors.js';
 import { parseSize, type Size } from '../../runtime/size.js';
 import { writeFileAtomicSync } from '../atomicWrite.js';
 import { dtypeBytes, isWritableDtype } from '../safetensors/dtypes.js';
@@ -38,6 +38,7 @@ interface Planned {
  * `<weightsName>.index.json` ({ metadata: { total_size }, weight_map }), or one `<weightsName>` when it
  * all fits. Each file is written atomically, data files first and the index last (a crash leaves the
  * previous checkpoint readable), then shards or index left by an earlier save with other counts are removed.
+ * The folder is created (parents too) when missing, and removed again when the save fails.
  *
  * @example
  * await saveShardedCheckpoint({ 'proj.weight': tensor }, './out', { maxShardSize: '2GB' });
@@ -53,8 +54,33 @@ export function saveShardedCheckpoint(
   const planned = [...(tensors instanceof Map ? tensors : Object.entries(tensors))].map(([name, value]) => plan(name, value));
   shardFileName(weightsName, 0, 1); // validates weightsName before anything is written
   const shards = planShards(planned, maxBytes);
+  const files = shards.length === 1 ? [weightsName] : shards.map((_, i) => shardFileName(weightsName, i, shards.length));
+  const created = makeFolder(dir);
+  try {
+    return writeShards(shards, files, planned, dir, weightsName, metadata);
+  } catch (error) {
+    // A folder this save made holds nothing but what this save wrote.
+    if (created !== undefined) rmSync(created, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+/** Creates `dir` and its missing parents; returns the first folder created (undefined when it existed). */
+function makeFolder(dir: string): string | undefined {
+  try {
+    return mkdirSync(dir, { recursive: true });
+  } catch (cause) {
+    throw new MemhooksError(
+      ERROR_CODES.WRITE_FAILED,
+      `saveShardedCheckpoint: could not create the folder ${dir} (${(cause as NodeJS.ErrnoException).code ?? 'error'}); nothing was written. Pass a folder path that can be created, not a file.`,
+      { cause },
+    );
+  }
+}
+
+/** The shards, then the index (when sharded), then the removal of what an earlier save of another count left. */
+function writeShards(shards: Planned[][], files: string[], planned: Planned[], dir: string, weightsName: string, metadata: Record<string, string>): SavedCheckpoint {
   const single = shards.length === 1;
-  const files = single ? [weightsName] : shards.map((_, i) => shardFileName(weightsName, i, shards.length));
   const weightMap: Record<string, string> = {};
   for (let i = 0; i < shards.length; i++) {
     const entries: Record<string, SafetensorsEntry | LazyEntry> = Object.create(null);

@@ -1,4 +1,4 @@
-import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { TfjsLayersModel } from './TfjsLayersModel.js';
 import { Module, type Member } from '../Module.js';
 import type { Parameter } from '../Parameter.js';
 import type { CallFn, LayerLike } from './tfjsShapes.js';
@@ -83,13 +83,13 @@ interface PendingEntry {
  * returns on concrete tensors: a Tensor for a single-output model, an array in output order for several.
  */
 export class WrappedModel extends WrappedContainer {
-  readonly model: LayersModel;
+  readonly model: TfjsLayersModel;
   /** The entry point whose hook chain is being run (undefined outside one and when forward is called directly). */
   private active: EntryPoint | undefined;
   /** The method the innermost forward must call; cleared while it runs so that re-entry sees none. */
   private pending: PendingEntry | undefined;
 
-  constructor(model: LayersModel, layerClassName: string, originalCall: CallFn) {
+  constructor(model: TfjsLayersModel, layerClassName: string, originalCall: CallFn) {
     super(model as unknown as LayerLike, layerClassName, originalCall);
     this.model = model;
   }

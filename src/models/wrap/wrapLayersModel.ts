@@ -1,4 +1,4 @@
-import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { TfjsLayersModel } from './TfjsLayersModel.js';
 import { UnsupportedModelError } from '../../errors.js';
 import { HookRegistry } from '../../hooks/HookRegistry.js';
 import { removeStrategiesIn } from '../../strategies/registry.js';
@@ -50,7 +50,7 @@ const owners = new WeakMap<object, string>();
  * HookRegistry.checkIfExistsOrInitialize(root.getSubmodule('conv1')).registerHook(new MyHook(), 'mine');
  * model.predict(x);   // MyHook runs around conv1
  */
-export function wrapLayersModel(model: LayersModel, options: WrapLayersModelOptions = {}): WrappedModel {
+export function wrapLayersModel(model: TfjsLayersModel, options: WrapLayersModelOptions = {}): WrappedModel {
   assertLayersModel(model);
   const existing = states.get(model);
   if (existing !== undefined) return existing.root;
@@ -72,7 +72,7 @@ export function wrapLayersModel(model: LayersModel, options: WrapLayersModelOpti
 }
 
 /** The tree of a wrapped model, or undefined when the model is not wrapped. */
-export function getWrappedModule(model: LayersModel): WrappedModel | undefined {
+export function getWrappedModule(model: TfjsLayersModel): WrappedModel | undefined {
   return states.get(model)?.root;
 }
 
@@ -88,7 +88,7 @@ export function getWrappedModule(model: LayersModel): WrappedModel | undefined {
  * throws that HOOK_REMOVAL_REFUSED error and the model stays wrapped, less the hooks already removed;
  * likewise when a strategy's undo throws, less the strategies already removed.
  */
-export function unwrapLayersModel(model: LayersModel): void {
+export function unwrapLayersModel(model: TfjsLayersModel): void {
   const state = states.get(model);
   if (state === undefined) return;
   // Strategies own hooks (and may have moved parameters): their own undo runs before the raw hook removal.
@@ -148,7 +148,7 @@ function build(rootPlan: ContainerPlan, model: LayersModelLike, state: WrapState
       const entries = plan.weights.map(([key, lv]) => [key, parameterFor(lv, `${name}.${key}`)] as const);
       module = new (namedSubclass(WrappedLayer, plan.className))(layer, plan.className, originalCall, entries);
     } else if (plan === rootPlan) {
-      module = new (namedSubclass(WrappedModel, plan.className))(model as unknown as LayersModel, plan.className, originalCall);
+      module = new (namedSubclass(WrappedModel, plan.className))(model as unknown as TfjsLayersModel, plan.className, originalCall);
     } else {
       module = new (namedSubclass(WrappedContainer, plan.className))(layer, plan.className, originalCall);
     }

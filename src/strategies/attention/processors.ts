@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../../errors.js';
+import { checkOptionKeys } from '../optionKeys.js';
 import { naiveAttentionProcessor, type AttentionProcessor } from '../../models/layers/Attention.js';
 import { checkRows } from './checks.js';
 import { chunkedAttentionProcessor } from './chunked.js';
@@ -18,17 +19,18 @@ export interface AttentionProcessorOptions {
 export const DEFAULT_SLICE_SIZE = 256;
 export const DEFAULT_BLOCK_SIZE = 128;
 
+/** The keys of AttentionProcessorOptions, for the unknown-key check. */
+const OPTION_KEYS = ['sliceSize', 'blockSize'] as const;
+
 /**
  * Turns a name (or a custom processor) and options into the processor function; throws an
- * InvalidArgumentError listing the valid names for anything else.
+ * InvalidArgumentError naming `fn` for an unknown option key, a bad size, or an unknown name (listing the
+ * valid names).
  */
-export function resolveProcessor(processor: unknown, options: unknown): AttentionProcessor {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new InvalidArgumentError(`setAttentionProcessor(module, processor, opts): \`opts\` must be an object or omitted, got ${options === null ? 'null' : typeof options}.`);
-  }
-  const { sliceSize = DEFAULT_SLICE_SIZE, blockSize = DEFAULT_BLOCK_SIZE } = (options ?? {}) as AttentionProcessorOptions;
-  checkRows(sliceSize, 'sliceSize', 'setAttentionProcessor');
-  checkRows(blockSize, 'blockSize', 'setAttentionProcessor');
+export function resolveProcessor(processor: unknown, options: unknown, fn = 'setAttentionProcessor'): AttentionProcessor {
+  const { sliceSize = DEFAULT_SLICE_SIZE, blockSize = DEFAULT_BLOCK_SIZE } = checkOptionKeys(`${fn}: \`opts\``, options, OPTION_KEYS) as AttentionProcessorOptions;
+  checkRows(sliceSize, 'sliceSize', fn);
+  checkRows(blockSize, 'blockSize', fn);
   if (typeof processor === 'function') return processor as AttentionProcessor;
   switch (processor) {
     case 'naive':
@@ -39,7 +41,7 @@ export function resolveProcessor(processor: unknown, options: unknown): Attentio
       return chunkedAttentionProcessor(blockSize);
     default:
       throw new InvalidArgumentError(
-        `setAttentionProcessor: unknown processor ${typeof processor === 'string' ? `"${processor}"` : `(${processor === null ? 'null' : typeof processor})`}. ` +
+        `${fn}: unknown processor ${typeof processor === 'string' ? `"${processor}"` : `(${processor === null ? 'null' : typeof processor})`}. ` +
           `Valid processors: ${ATTENTION_PROCESSORS.map((n) => `'${n}'`).join(', ')}, or a function (attn, q, k, v, opts) => output in q's layout.`,
       );
   }

@@ -7,7 +7,8 @@ import { strategy } from '../registry.js';
 import { Strategy, type Undo } from '../Strategy.js';
 import { ModelOffloadHook } from './ModelOffloadHook.js';
 import { ModelOffloadState } from './ModelOffloadState.js';
-import { checkOptionKeys, resolveExecutionDevice } from './options.js';
+import { checkOptionKeys } from '../optionKeys.js';
+import { resolveExecutionDevice } from './options.js';
 
 /** What the model-offload strategy receives; cpuOffloadWithHook builds it. */
 export interface ModelOffloadOptions {

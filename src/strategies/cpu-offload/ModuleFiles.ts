@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { diskWriteFailure } from '../../errors/actionable.js';
 import type { HostArray } from '../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../models/Parameter.js';
 import { ledger } from '../../runtime/ledger.js';
@@ -50,7 +51,12 @@ export class ModuleFiles {
       }
     } catch (cause) {
       this.close();
-      throw new MemhooksError(ERROR_CODES.WRITE_FAILED, `Sequential offload could not write its files to ${this.dir}; the model is unchanged. Check that the folder is writable and has room for the weights.`, { cause });
+      const bytesNeeded = owners.reduce((n, o) => n + o.params.reduce((m, p) => m + p.byteLength, 0), 0);
+      throw diskWriteFailure(
+        { what: 'Sequential offload', folder: this.dir, bytesNeeded, option: 'offloadToDiskPath' },
+        cause,
+        `Sequential offload could not write its files to ${this.dir}; the model is unchanged. Check that the folder is writable and has room for the weights.`,
+      );
     }
   }
 

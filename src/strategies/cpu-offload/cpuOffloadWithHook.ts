@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { Module } from '../../models/Module.js';
 import { describeValue } from '../../models/paths.js';
 import { MODEL_CPU_OFFLOAD } from '../group-offloading/names.js';
+import { checkOptionKeys } from '../optionKeys.js';
 import { applyStrategy } from '../registry.js';
 import type { StrategyHandle } from '../Strategy.js';
 import type { ModelOffloadState } from './ModelOffloadState.js';
@@ -41,7 +42,8 @@ type WithState = { [STATE]?: ModelOffloadState };
  * den.offload();              // end of the run: nothing left on the device
  */
 export function cpuOffloadWithHook(module: Module, options: CpuOffloadWithHookOptions = {}): CpuOffloadHandle {
-  const { prevModuleHook, ...rest } = options ?? {};
+  // The public keys, checked here: the strategy's own check also knows the internal ones (previous, onState).
+  const { prevModuleHook, ...rest } = checkOptionKeys('cpuOffloadWithHook', options, ['executionDevice', 'prevModuleHook']) as CpuOffloadWithHookOptions;
   let previous: ModelOffloadState | undefined;
   if (prevModuleHook !== undefined) {
     previous = (prevModuleHook as WithState | null)?.[STATE];

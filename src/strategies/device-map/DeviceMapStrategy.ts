@@ -4,12 +4,17 @@ import type { Module } from '../../models/Module.js';
 import type { DiskRef, Parameter } from '../../models/Parameter.js';
 import { ParameterLeases } from '../cpu-offload/ParameterLeases.js';
 import { DEVICE_MAP, offloadingConflicts } from '../group-offloading/names.js';
+import { InvalidArgumentError } from '../../errors.js';
+import { wrapDiskWriteFailure } from '../../errors/actionable.js';
+import { describeValue } from '../../models/paths.js';
+import { checkOptionKeys } from '../optionKeys.js';
 import { applyStrategy, strategy } from '../registry.js';
 import { Strategy, type StrategyHandle, type Undo } from '../Strategy.js';
 import { backendOf, moveToBackend, withBackend } from './backends.js';
 import { isComputeDevice } from './devices.js';
 import { BackendHook, DEVICE_MAP_BACKEND_HOOK, DEVICE_MAP_DISK_HOOK, DEVICE_MAP_ONLOAD_HOOK, DiskOnloadHook, HostOnloadHook } from './hooks.js';
 import { removeOffloadFiles, writeOffloadFile } from './disk.js';
+import { setMapInForce } from './mapInForce.js';
 import { entryFor, validateDeviceMap } from './placement.js';
 import type { Device, DeviceMap } from './types.js';
 
@@ -55,6 +60,7 @@ export class DeviceMapStrategy extends Strategy<DeviceMapOptions> {
     const diskCounts = new Map<Parameter, number>();
     const written: string[] = [];
     const undo = (): void => {
+      setMapInForce(module, undefined);
       for (const h of handles.reverse()) h.remove();
       leases.clear();
       diskCounts.clear();
@@ -73,15 +79,16 @@ export class DeviceMapStrategy extends Strategy<DeviceMapOptions> {
       }
       const backends = new Set(Object.values(map).filter(isComputeDevice).map(backendFor));
       if (backends.size > 1 || (backends.size === 1 && !backends.has(home))) {
-        for (const [key, device] of Object.entries(map)) {
-          if (!isComputeDevice(device) || !isModulePath(module, key)) continue;
-          const m = module.getSubmodule(key);
-          handles.push(HookRegistry.checkIfExistsOrInitialize(m).registerHook(new BackendHook(backendFor(device)), DEVICE_MAP_BACKEND_HOOK));
+        for (const [m, backend] of backendModules(module, map, backendFor)) {
+          handles.push(HookRegistry.checkIfExistsOrInitialize(m).registerHook(new BackendHook(backend), DEVICE_MAP_BACKEND_HOOK));
         }
       }
+      setMapInForce(module, map);
     } catch (error) {
       undo();
-      throw error;
+      // A full disk or a missing permission under offloadFolder is said first, with the bytes it needed.
+      const diskBytes = params.reduce((n, [name, p]) => n + (map[entryFor(map, name)!] === 'disk' && p.diskRef === undefined ? p.byteLength : 0), 0);
+      throw wrapDiskWriteFailure({ what: 'The device map', folder: options.offloadFolder ?? 'offloadFolder', bytesNeeded: diskBytes, option: 'offloadFolder' }, error);
     }
     return { remove: undo };
   }
@@ -106,8 +113,22 @@ function toDisk(own: Array<[string, Parameter]>, modulePath: string, folder: str
   });
 }
 
-function isModulePath(root: Module, key: string): boolean {
-  return root.namedModules().some(([p]) => p === key);
+/**
+ * Every module whose entry names a compute device, with that entry's backend: the entry's own module and
+ * every module below it that no more specific entry covers. Not just the entry's module: a container such as a
+ * ModuleList is never called (its parent calls each block), so a hook on it alone would never run, and its
+ * blocks would run on whatever backend their caller runs on. A module whose forward is called inside an
+ * ancestor that already switched finds the backend active, and its hook does nothing.
+ */
+function backendModules(root: Module, map: DeviceMap, backendFor: (d: Device) => string): Array<[Module, string]> {
+  const out: Array<[Module, string]> = [];
+  for (const [path, m] of root.namedModules()) {
+    const key = entryFor(map, path);
+    if (key === undefined) continue;
+    const device = map[key]!;
+    if (isComputeDevice(device)) out.push([m, backendFor(device)]);
+  }
+  return out;
 }
 
 /** Puts a weight on a backend (uploading from the host, or moving between backends) or on the host. */
@@ -142,5 +163,10 @@ function restore(snapshots: Snapshot[]): void {
  * const handle = dispatchModel(model, { 'blocks.0': 'cpu', 'blocks.1': 'wasm', head: 'host' });
  */
 export function dispatchModel(module: Module, deviceMap: DeviceMap, options: DispatchOptions = {}): StrategyHandle {
+  // Checked here, where the user's keys are still apart from the map: a misspelt offloadFolder would be ignored.
+  const { offloadFolder } = checkOptionKeys('dispatchModel', options, ['offloadFolder']) as DispatchOptions;
+  if (offloadFolder !== undefined && (typeof offloadFolder !== 'string' || offloadFolder.trim() === '')) {
+    throw new InvalidArgumentError(`dispatchModel: \`offloadFolder\` must be a folder path (a non-empty string), got ${describeValue(offloadFolder)}.`);
+  }
   return applyStrategy(module, DEVICE_MAP, { ...options, deviceMap });
 }

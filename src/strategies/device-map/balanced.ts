@@ -1,3 +1,4 @@
+import { assertModule } from '../../models/assertModule.js';
 import type { Module } from '../../models/Module.js';
 import { isComputeDevice, normalizeMaxMemory } from './devices.js';
 import { noSplitTest, type InferDeviceMapOptions } from './infer.js';
@@ -18,6 +19,7 @@ export interface BalancedMemoryOptions extends InferDeviceMapOptions {
  * @example inferAutoDeviceMap(model, { maxMemory: getBalancedMemory(model, { maxMemory: { cpu: '1GB', wasm: '1GB' } }) })
  */
 export function getBalancedMemory(module: Module, options: BalancedMemoryOptions = {}): Record<string, number> {
+  assertModule(module, 'getBalancedMemory');
   const budgets = normalizeMaxMemory(options.maxMemory, 'getBalancedMemory');
   const out: Record<string, number> = Object.fromEntries([...budgets].filter(([k]) => k !== 'disk'));
   const gpus = Object.keys(out).filter((k) => isComputeDevice(k) && out[k]! > 0);

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { freemem } from 'node:os';
 import { ERROR_CODES, MemhooksError } from '../../errors.js';
-import { memory } from '../../runtime/memory.js';
 import { parseSize } from '../../runtime/size.js';
+import { defaultMaxMemory } from './maxMemory.js';
 import type { MaxMemory } from './types.js';
 
 /** 'device' or a registered tfjs backend name: tiers where kernels run. */
@@ -28,21 +27,16 @@ export function assertBackendReady(name: string, where: string): void {
 
 /**
  * Budgets in walk order, as accelerate's get_max_memory: compute devices in the order given, then 'host',
- * then 'disk' (always last, unlimited). Without `maxMemory`: the device budget (memory.setDeviceBudget, or
- * the wasm default) for 'device' and the free system memory for 'host'.
+ * then 'disk' (always last, unlimited). Without `maxMemory`: defaultMaxMemory() (the device budget in force,
+ * else the host's free memory, for 'device'; the host's free memory for 'host'). With it, only the tiers it
+ * names (and 'disk').
  */
 export function normalizeMaxMemory(maxMemory: MaxMemory | undefined, where: string): Map<string, number> {
   const out = new Map<string, number>();
   if (maxMemory === undefined) {
-    const device = memory.deviceBudget;
-    if (device === undefined) {
-      throw new MemhooksError(
-        ERROR_CODES.INVALID_ARGUMENT,
-        `${where}: the active backend has no device budget to fill, so pass maxMemory, e.g. { device: '2GB', host: '8GB' }, or set one with memory.setDeviceBudget().`,
-      );
-    }
-    out.set('device', device);
-    out.set('host', freemem());
+    const defaults = defaultMaxMemory();
+    out.set('device', defaults.device.bytes);
+    out.set('host', defaults.host.bytes);
   } else {
     if (maxMemory === null || typeof maxMemory !== 'object') throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `${where}: maxMemory must be an object such as { device: '2GB', host: '8GB' }.`);
     const keys = Object.keys(maxMemory);

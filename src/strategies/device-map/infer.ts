@@ -1,3 +1,4 @@
+import { assertModule } from '../../models/assertModule.js';
 import { Module } from '../../models/Module.js';
 import { getModuleOptions } from '../../models/reflection.js';
 import { normalizeMaxMemory } from './devices.js';
@@ -29,6 +30,7 @@ interface Entry {
  * @example inferAutoDeviceMap(model, { maxMemory: { device: '1GB', host: '4GB' } }) // { 'blocks.0': 'device', … }
  */
 export function inferAutoDeviceMap(module: Module, options: InferDeviceMapOptions = {}): DeviceMap {
+  assertModule(module, 'inferAutoDeviceMap');
   const budgets = normalizeMaxMemory(options.maxMemory, 'inferAutoDeviceMap');
   const sizes = computeModuleSizes(module, options);
   const noSplit = noSplitTest(options.noSplitModuleClasses);

@@ -1,3 +1,4 @@
+import { assertModule } from '../../models/assertModule.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, MemhooksError } from '../../errors.js';
 import type { Module } from '../../models/Module.js';
@@ -26,6 +27,7 @@ export interface ValidateOptions {
  * error, and nothing has been changed when it throws.
  */
 export function validateDeviceMap(module: Module, map: DeviceMap, options: ValidateOptions = {}): void {
+  assertModule(module, options?.where ?? 'validateDeviceMap');
   const where = options.where ?? 'dispatchModel';
   if (map === null || typeof map !== 'object' || Array.isArray(map) || Object.keys(map).length === 0) {
     throw invalidMap(`${where} needs a device map: an object of module paths to devices, e.g. { '': 'device' } or { 'blocks.0': 'device', 'blocks.1': 'host' }.`);

@@ -1,3 +1,4 @@
+import { assertModule } from '../../models/assertModule.js';
 import { BYTES_PER_ELEMENT, STORAGE_DTYPES, type StorageDtype } from '../../models/dtypes.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
@@ -19,6 +20,7 @@ export interface ModuleSizeOptions {
  * @example computeModuleSizes(model).get('blocks.0') // bytes of blocks.0 and everything under it
  */
 export function computeModuleSizes(module: Module, options: ModuleSizeOptions = {}): Map<string, number> {
+  assertModule(module, 'computeModuleSizes');
   const { dtype } = options;
   if (dtype !== undefined && !(STORAGE_DTYPES as readonly string[]).includes(dtype)) {
     throw new InvalidArgumentError(`computeModuleSizes: dtype ${JSON.stringify(dtype)} is not one of ${STORAGE_DTYPES.join(', ')}.`);

@@ -35,7 +35,6 @@ export class GroupOffloadingStrategy extends Strategy<GroupOffloadingOptions | u
     const homes = new DiskHomes(root.parameters());
     // keepResident weights that start on the host (or disk) come to the device (within the budget) and stay there.
     const toResident = resident.filter((p) => !p.isResident);
-    memory.assertDeviceBudget(toResident.reduce((n, p) => n + p.byteLength, 0), 'the keepResident weights', 'Keep fewer modules resident.');
     const store = createStore(root, config, groups);
     if (store.tier === 'host') (store as HostStore).homes = homes;
     const runtime = new GroupRuntime(root, config, groups, store, resident, homes);
@@ -57,6 +56,8 @@ export class GroupOffloadingStrategy extends Strategy<GroupOffloadingOptions | u
       // Offloading at apply writes files (disk) before any hook exists: a failure leaves the model as it was.
       store.prepare?.();
       for (const g of groups) store.offloadInitial(g);
+      // Checked once the groups are off the device: a budget the resident model exceeds is the reason to offload.
+      memory.assertDeviceBudget(toResident.reduce((n, p) => n + p.byteLength, 0), 'the keepResident weights', 'Keep fewer modules resident.');
       for (const p of toResident) p.toDevice();
       const register = (m: Module, group: ModuleGroup | undefined, isRoot: boolean): void => {
         handles.push(HookRegistry.checkIfExistsOrInitialize(m).registerHook(new GroupOffloadingHook(runtime, group, isRoot), GROUP_OFFLOADING_HOOK));

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import type { Module } from '../../models/Module.js';
 import { describeModule, describeValue } from '../../models/paths.js';
 import { getModuleOptions } from '../../models/reflection.js';
+import { checkOptionKeys } from '../optionKeys.js';
 
 export const OFFLOAD_TYPES = ['block_level', 'leaf_level'] as const;
 export type OffloadType = (typeof OFFLOAD_TYPES)[number];
@@ -49,10 +50,11 @@ export interface GroupOffloadingConfig {
   readonly blockModules: readonly string[];
 }
 
-const KNOWN = new Set<string>([
+/** The keys of GroupOffloadingOptions, for the unknown-key check. */
+export const GROUP_OFFLOADING_OPTION_KEYS = [
   'onloadDevice', 'offloadDevice', 'offloadType', 'numBlocksPerGroup', 'nonBlocking', 'useStream', 'recordStream',
   'lowCpuMemUsage', 'offloadToDiskPath', 'prefetchDepth', 'keepResident', 'blockModules',
-]);
+] as const;
 
 const fail = (option: string, message: string): InvalidArgumentError =>
   new InvalidArgumentError(`applyGroupOffloading: option \`${option}\` ${message}`);
@@ -81,11 +83,7 @@ function checkPaths(root: Module, option: string, paths: unknown): readonly stri
 
 /** Checks every option before anything changes; throws an InvalidArgumentError that names the option. */
 export function resolveConfig(root: Module, options: GroupOffloadingOptions | undefined): GroupOffloadingConfig {
-  const o = options ?? {};
-  if (typeof o !== 'object' || o === null || Array.isArray(o)) throw new InvalidArgumentError(`applyGroupOffloading(module, options) needs an options object, got ${describeValue(o)}.`);
-  for (const key of Object.keys(o)) {
-    if (!KNOWN.has(key)) throw fail(key, `is not an option of group offloading. Options: ${[...KNOWN].join(', ')}.`);
-  }
+  const o = checkOptionKeys('applyGroupOffloading', options, GROUP_OFFLOADING_OPTION_KEYS) as GroupOffloadingOptions;
   const backend = tf.getBackend();
   if (o.onloadDevice !== undefined && o.onloadDevice !== 'device' && o.onloadDevice !== backend) {
     throw fail('onloadDevice', `is "${String(o.onloadDevice)}", but weights compute on the active backend "${backend}". Pass 'device' (or "${backend}"), or switch backends with tf.setBackend first.`);

@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { isLowPrecisionDtype, LOW_PRECISION_DTYPES, type LowPrecisionDtype } from '../../dtypes/index.js';
 import { Module } from '../../models/Module.js';
 import { describeValue } from '../../models/paths.js';
+import { checkOptionKeys } from '../optionKeys.js';
 import { DEFAULT_SKIP_MODULES_PATTERN } from './names.js';
 
 /** Where low-precision weights are decoded to float32 for a forward; see decodeSites.ts. */
@@ -36,18 +37,12 @@ export interface LayerwiseCastingConfig {
   readonly decodeSite: 'host' | 'device';
 }
 
-const KNOWN_OPTIONS = ['storageDtype', 'computeDtype', 'skipModulesPattern', 'skipModulesClasses', 'nonBlocking', 'decodeSite'];
+/** The keys of LayerwiseCastingOptions, for the unknown-key check. */
+export const LAYERWISE_CASTING_OPTION_KEYS = ['storageDtype', 'computeDtype', 'skipModulesPattern', 'skipModulesClasses', 'nonBlocking', 'decodeSite'] as const;
 
-/** Checks every option and returns the frozen config; throws InvalidArgumentError naming the first bad one. */
+/** Checks every option (unknown keys too) and returns the frozen config; throws InvalidArgumentError naming the first bad one. */
 export function resolveConfig(options: LayerwiseCastingOptions | undefined): LayerwiseCastingConfig {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new InvalidArgumentError(`applyLayerwiseCasting(module, options) needs an options object, got ${describeValue(options)}.`);
-  }
-  const o = options ?? {};
-  const unknown = Object.keys(o).filter((k) => !KNOWN_OPTIONS.includes(k));
-  if (unknown.length > 0) {
-    throw new InvalidArgumentError(`applyLayerwiseCasting got unknown option(s) ${unknown.map((k) => `"${k}"`).join(', ')}. Valid options: ${KNOWN_OPTIONS.join(', ')}.`);
-  }
+  const o = checkOptionKeys('applyLayerwiseCasting', options, LAYERWISE_CASTING_OPTION_KEYS) as LayerwiseCastingOptions;
   const storageDtype = o.storageDtype ?? 'float8_e4m3fn';
   if (!isLowPrecisionDtype(storageDtype)) {
     throw new InvalidArgumentError(

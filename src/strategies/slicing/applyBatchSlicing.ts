@@ -2,6 +2,7 @@ import { InvalidArgumentError } from '../../errors.js';
 import { HookRegistry } from '../../hooks/HookRegistry.js';
 import type { Module } from '../../models/Module.js';
 import { describeModule } from '../../models/paths.js';
+import { checkOptionKeys } from '../optionKeys.js';
 import { applyStrategy, strategy } from '../registry.js';
 import { Strategy, type StrategyHandle, type Undo } from '../Strategy.js';
 import { BATCH_SLICING, BatchSlicingHook } from './BatchSlicingHook.js';
@@ -11,16 +12,12 @@ export interface BatchSlicingOptions {
   sliceSize?: number;
 }
 
-/** Checks the options and fills the defaults; throws before anything changes. */
-export function resolveBatchSlicingOptions(module: Module, options: BatchSlicingOptions | undefined): Required<BatchSlicingOptions> {
-  if (options !== undefined && (typeof options !== 'object' || options === null)) {
-    throw new InvalidArgumentError(`applyBatchSlicing(module, options) on ${describeModule(module)} needs an options object or nothing, got ${options === null ? 'null' : typeof options}.`);
-  }
-  const { sliceSize = 1 } = options ?? {};
+/** Checks the options (unknown keys too) and fills the defaults; throws before anything changes. */
+export function resolveBatchSlicingOptions(module: Module, options: BatchSlicingOptions | undefined, fn = 'applyBatchSlicing'): Required<BatchSlicingOptions> {
+  const where = `${fn} on ${describeModule(module)}`;
+  const { sliceSize = 1 } = checkOptionKeys(where, options, ['sliceSize']) as BatchSlicingOptions;
   if (!Number.isInteger(sliceSize) || sliceSize < 1) {
-    throw new InvalidArgumentError(
-      `applyBatchSlicing on ${describeModule(module)}: \`sliceSize\` must be an integer ≥ 1 (samples per slice), got ${String(sliceSize)}.`,
-    );
+    throw new InvalidArgumentError(`${where}: \`sliceSize\` must be an integer ≥ 1 (samples per slice), got ${String(sliceSize)}.`);
   }
   return { sliceSize };
 }

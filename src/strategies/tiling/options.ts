@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '../../errors.js';
+import { checkOptionKeys } from '../optionKeys.js';
 
 export interface TilingOptions {
   /** Tile side in input pixels (an integer ≥ 1). Inputs up to this size in both H and W run untiled. */
@@ -17,11 +18,15 @@ export interface ResolvedTilingOptions {
   overlapPixels: number;
 }
 
-/** Checks the options and fills the defaults; throws a MemhooksError naming the option before anything changes. */
+/** The keys of TilingOptions, for the unknown-key check. */
+export const TILING_OPTION_KEYS = ['tileSize', 'tileOverlap', 'outputScale'] as const;
+
+/** Checks the options (unknown keys too) and fills the defaults; throws a MemhooksError naming the option before anything changes. */
 export function resolveTilingOptions(options: TilingOptions | undefined, where: string): ResolvedTilingOptions {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(`${where} needs an options object with at least \`tileSize\`, got ${options === null ? 'null' : typeof options}.`);
   }
+  checkOptionKeys(where, options, TILING_OPTION_KEYS);
   const { tileSize, tileOverlap = 0.25, outputScale = 1 } = options;
   if (!Number.isInteger(tileSize) || tileSize < 1) {
     throw new InvalidArgumentError(`${where}: \`tileSize\` must be an integer ≥ 1 (tile side in input pixels), got ${String(tileSize)}.`);

@@ -12,7 +12,6 @@ import {
   naiveAttentionProcessor,
   setAttentionProcessor,
   slicedAttentionProcessor,
-  StrategyConflictError,
   type AttentionProcessor,
 } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
@@ -168,11 +167,9 @@ describe.each(BACKENDS)('attention processors on %s', (backend) => {
     expect(() => setAttentionProcessor(new ModuleList([]) as unknown as Module, 'chunked')).toThrow(/no Attention/);
     expect([...model.blocks].map((b) => b.processor)).toEqual(before);
     expect(appliedStrategies(model)).toEqual([]);
-    // A second setting over an overlapping tree is refused until the first is removed.
-    const handle = setAttentionProcessor(model, 'sliced');
-    expect(() => setAttentionProcessor(model.blocks.at(0), 'chunked')).toThrow(StrategyConflictError);
-    handle.remove();
-    setAttentionProcessor(model.blocks.at(0), 'chunked').remove();
+    // A misspelt option is refused, with the option it most likely meant (replacement itself: replace.test.ts).
+    expect(() => setAttentionProcessor(model, 'sliced', { slicesize: 4 } as never)).toThrow(/`slicesize` \(did you mean `sliceSize`\?\)/);
+    expect([...model.blocks].map((b) => b.processor)).toEqual(before);
     model.dispose();
   });
 

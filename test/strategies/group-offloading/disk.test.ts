@@ -156,12 +156,14 @@ describe.each(BACKENDS)('group offloading to disk on %s', (backend) => {
     const h1 = applyGroupOffloading(a, { numBlocksPerGroup: 1, offloadToDiskPath: first });
     fs.cpSync(first, shared, { recursive: true });
     h1.remove();
-    const mtimes = new Map(listing(shared).map((f) => [f, fs.statSync(join(shared, f)).mtimeMs]));
+    // A rewrite is an atomic replace (temp file + rename): a new inode. mtimes come from a coarse kernel clock
+    // and can read the same for a copy and a rewrite a few ms apart.
+    const mtimes = new Map(listing(shared).map((f) => [f, fs.statSync(join(shared, f)).ino]));
     // b's head differs: only the file of the group holding it is rewritten.
     const headBefore = b.head.weight.read().clone();
     b.head.weight.assign(tf.add(headBefore, 1));
     const h2 = applyGroupOffloading(b, { numBlocksPerGroup: 1, offloadToDiskPath: shared });
-    const rewritten = listing(shared).filter((f) => f !== MANIFEST && fs.statSync(join(shared, f)).mtimeMs !== mtimes.get(f));
+    const rewritten = listing(shared).filter((f) => f !== MANIFEST && fs.statSync(join(shared, f)).ino !== mtimes.get(f));
     expect(rewritten).toEqual([groupFileName('Blocky_unmatched_group')]);
     const x = tf.randomNormal([2, 8]);
     const y = b.forward(x);

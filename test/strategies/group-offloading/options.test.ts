@@ -47,7 +47,7 @@ const INVALID: Array<[string, unknown, RegExp]> = [
   ['another onload device', { offloadType: 'leaf_level', onloadDevice: 'webgpu' }, /option `onloadDevice` is "webgpu", but weights compute on the active backend/],
   ['offloading to something else than the host', { offloadType: 'leaf_level', offloadDevice: 'disk' }, /option `offloadDevice` must be 'host'.*offloadToDiskPath/],
   ['an empty disk path', { offloadType: 'leaf_level', offloadToDiskPath: ' ' }, /option `offloadToDiskPath` must be a folder path/],
-  ['a misspelt option', { offloadType: 'leaf_level', usestream: true }, /option `usestream` is not an option of group offloading/],
+  ['a misspelt option', { offloadType: 'leaf_level', usestream: true }, /applyGroupOffloading: `usestream` \(did you mean `useStream`\?\) is not one of its options/],
 ];
 
 describe.each(BACKENDS)('group offloading options on %s', (backend) => {

@@ -152,9 +152,12 @@ describe.each(BACKENDS)('layerwise casting + offloading to disk on %s', (backend
     const h1 = applyGroupOffloading(a, { offloadType: 'leaf_level', offloadToDiskPath: seed });
     fs.cpSync(seed, shared, { recursive: true });
     h1.remove();
-    const mtimes = new Map(listing(shared).map((f) => [f, fs.statSync(join(shared, f)).mtimeMs]));
+    // A rewrite is an atomic replace (temp file + rename), so a rewritten file has a new inode. Inodes, unlike
+    // mtimes, cannot collide: the kernel stamps mtimes from a coarse clock, and a copy and a rewrite a few ms
+    // apart can read the same mtime.
+    const mtimes = new Map(listing(shared).map((f) => [f, fs.statSync(join(shared, f)).ino]));
     const rewrittenIn = (dir: string, before: Map<string, number>): string[] =>
-      listing(dir).filter((f) => f !== MANIFEST && fs.statSync(join(dir, f)).mtimeMs !== before.get(f)).sort();
+      listing(dir).filter((f) => f !== MANIFEST && fs.statSync(join(dir, f)).ino !== before.get(f)).sort();
     const castGroups = ['embed', 'blocks.0.ff', 'blocks.1.ff', 'conv', 'head'].map(groupFileName).sort();
     // b is cast: exactly the files of groups holding cast weights are rewritten; the others are reused.
     const castB = applyLayerwiseCasting(b);
@@ -172,7 +175,7 @@ describe.each(BACKENDS)('layerwise casting + offloading to disk on %s', (backend
     h2.remove();
     castB.remove();
     expect(listing(shared).sort()).toEqual([...mtimes.keys()].filter((f) => !castGroups.includes(f)).sort());
-    const castMtimes = new Map(listing(castSeed).map((f) => [f, fs.statSync(join(castSeed, f)).mtimeMs]));
+    const castMtimes = new Map(listing(castSeed).map((f) => [f, fs.statSync(join(castSeed, f)).ino]));
     const castC = applyLayerwiseCasting(c);
     const h3 = applyGroupOffloading(c, { offloadType: 'leaf_level', offloadToDiskPath: castSeed });
     expect(rewrittenIn(castSeed, castMtimes)).toEqual([]);

@@ -20,7 +20,7 @@ describe('layerwise casting refuses bad input and changes nothing', () => {
     ['a pattern that is not a regular expression', { skipModulesPattern: ['(norm'] }, /skipModulesPattern\[0\] "\(norm" is not a valid regular expression/],
     ['a skip class that is not a Module class', { skipModulesClasses: [Date] }, /skipModulesClasses\[0\] must be a Module subclass/],
     ['a non-boolean nonBlocking', { nonBlocking: 'yes' }, /nonBlocking must be a boolean/],
-    ['an unknown option', { storage: 'float16' }, /unknown option\(s\) "storage"/],
+    ['an unknown option', { storage: 'float16' }, /applyLayerwiseCasting: `storage` is not one of its options.*Valid options: storageDtype/],
     ['an unknown decode site', { decodeSite: 'gpu' }, /decodeSite must be one of auto, host, device/],
   ];
 

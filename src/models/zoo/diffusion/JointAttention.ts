@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { InvalidArgumentError } from '../../../errors.js';
 import { module } from '../../decorators.js';
-import { Attention } from '../../layers/Attention.js';
+import { Attention, type AttentionOptions } from '../../layers/Attention.js';
+import { describeModule } from '../../paths.js';
 import { Linear } from '../../layers/Linear.js';
 
 /**
@@ -26,8 +28,20 @@ export class JointAttention extends Attention {
     this.to_add_out = new Linear(this.innerDim, dim);
   }
 
-  // @ts-expect-error: a joint attention takes the context stream as its second argument.
-  override forward(x: tf.Tensor, context: tf.Tensor): tf.Tensor[] {
+  /** Both streams: `[x out, context out]`. */
+  override forward(x: tf.Tensor, context: tf.Tensor): tf.Tensor[];
+  /**
+   * Called as a plain Attention (no context stream) it throws. This signature is declared so that a
+   * JointAttention stays assignable to Attention (the processors and setAttentionProcessor take it as one).
+   */
+  override forward(x: tf.Tensor, opts?: AttentionOptions): never;
+  override forward(x: tf.Tensor, context?: tf.Tensor | AttentionOptions): tf.Tensor[] {
+    if (!(context instanceof tf.Tensor)) {
+      throw new InvalidArgumentError(
+        `${describeModule(this)}.forward(x, context) needs the context (text) stream as its second argument, a tensor ` +
+          `[batch, T, dim]; it got ${context === undefined ? 'none' : 'attention options'}. Call it as a joint attention: forward(x, context).`,
+      );
+    }
     const t = context.shape[1]!;
     const q = tf.concat([this.add_q_proj.forward(context), this.to_q.forward(x)], 1);
     const k = tf.concat([this.add_k_proj.forward(context), this.to_k.forward(x)], 1);

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, MemhooksError } from '../../../errors.js';
+import { ERROR_CODES } from '../../../errors.js';
+import { diskWriteFailure } from '../../../errors/actionable.js';
 import type { HostArray } from '../../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../../models/Parameter.js';
 import { ledger } from '../../../runtime/ledger.js';
@@ -87,7 +88,12 @@ export class DiskStore implements GroupStore {
       writeManifest(this.dir, manifest);
     } catch (error) {
       this.deleteCreated();
-      throw new MemhooksError(ERROR_CODES.WRITE_FAILED, `Group offloading could not write its files to ${this.dir}; the model is unchanged. Check that the folder is writable and has room for the weights.`, { cause: error });
+      const bytesNeeded = this.groups.reduce((n, g) => n + g.params.reduce((m, p) => m + p.byteLength, 0), 0);
+      throw diskWriteFailure(
+        { what: 'Group offloading', folder: this.dir, bytesNeeded, option: 'offloadToDiskPath' },
+        error,
+        `Group offloading could not write its files to ${this.dir}; the model is unchanged. Check that the folder is writable and has room for the weights.`,
+      );
     }
     if (this.config.useStream) {
       for (const [g, f] of this.files) {

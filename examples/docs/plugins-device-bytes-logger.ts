@@ -1,19 +1,9 @@
-/**
- * A complete memhooks plugin: a strategy that records, for every module of a tree, the device bytes
- * before and after its forward. docs/plugins.md walks through it; test/strategies/plugins.test.ts runs it.
- */
-import {
-  HookRegistry,
-  InvalidArgumentError,
-  memory,
-  ModelHook,
-  Strategy,
-  strategy,
-  type Module,
-  type Undo,
-} from '../src/index.js';
+// A complete strategy plugin: for every module of a tree, it records the device bytes before and after the
+// module's forward. Importing this file registers the strategy and declares its options' type.
+import { HookRegistry, InvalidArgumentError, memory, ModelHook, Strategy, strategy, type Module, type Undo } from 'memhooks';
 
 export interface DeviceBytesRecord {
+  /** The module's path in the tree ('' for the root). */
   path: string;
   before: number;
   after: number;
@@ -25,28 +15,39 @@ export interface DeviceBytesLoggerOptions {
   onRecord: (record: DeviceBytesRecord) => void;
 }
 
-export const DEVICE_BYTES_LOGGER = 'device-bytes-logger' as const;
+export const DEVICE_BYTES_LOGGER = 'device-bytes-logger';
+
+// Tells applyStrategy which options this name takes: callbacks are typed, misspelt keys do not compile.
+declare module 'memhooks' {
+  interface StrategyOptionsMap {
+    'device-bytes-logger': DeviceBytesLoggerOptions;
+  }
+}
 
 /** The hook: remembers the bytes at preForward, reports at postForward. */
 class DeviceBytesHook extends ModelHook {
+  // A stack, not one field: a module called again inside its own forward (a shared block) nests.
   private readonly starts: number[] = [];
 
-  constructor(private readonly path: string, private readonly onRecord: DeviceBytesLoggerOptions['onRecord']) {
+  constructor(
+    private readonly path: string,
+    private readonly onRecord: (record: DeviceBytesRecord) => void,
+  ) {
     super();
   }
 
-  override preForward(_module: Module, args: any[]): any[] {
+  override preForward(_module: Module, args: unknown[]): unknown[] {
     this.starts.push(memory.stats().deviceBytes);
     return args;
   }
 
-  override postForward(_module: Module, output: any): any {
+  override postForward(_module: Module, output: unknown): unknown {
     const { deviceBytes, peakDeviceBytes } = memory.stats();
-    this.onRecord({ path: this.path, before: this.starts.pop()!, after: deviceBytes, peak: peakDeviceBytes });
+    this.onRecord({ path: this.path, before: this.starts.pop() ?? deviceBytes, after: deviceBytes, peak: peakDeviceBytes });
     return output;
   }
 
-  // A forward that throws must not leave a stale start behind for the next call.
+  // The forward threw after our preForward ran: drop the start we pushed.
   override onForwardError(): void {
     this.starts.pop();
   }
