@@ -2,8 +2,14 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  // The docs examples (examples/docs) import 'memhooks' as a user does; in the tests that is the source.
-  resolve: { alias: [{ find: /^memhooks$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) }] },
+  // The docs examples (examples/docs) import 'memhooks' (and its subpaths) as a user does; in the tests that is the source.
+  resolve: {
+    alias: [
+      { find: /^memhooks$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^memhooks\/plugin$/, replacement: fileURLToPath(new URL('./src/plugin.ts', import.meta.url)) },
+      { find: /^memhooks\/zoo$/, replacement: fileURLToPath(new URL('./src/zoo.ts', import.meta.url)) },
+    ],
+  },
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/helpers/globalSetup.ts'],

@@ -7,7 +7,9 @@
  * default budget keeps below the 4 GiB heap cap, whose overflow corrupts memory instead of failing).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Attention, DEFAULT_BLOCK_SIZE, DEFAULT_SLICE_SIZE, formatBytes, memory, setAttentionProcessor } from '../src/index.js';
+import { Attention, memory, setAttentionProcessor } from '../src/index.js';
+import { DEFAULT_BLOCK_SIZE, DEFAULT_SLICE_SIZE } from '../src/strategies/attention/processors.js';
+import { formatBytes } from '../src/base/format.js';
 import {
   countOf,
   interleave,

@@ -13,19 +13,21 @@ import { join } from 'node:path';
 import {
   applyGroupOffloading,
   applyLayerwiseCasting,
-  createDiffusionComponents,
   DeviceBudgetExceededError,
-  DIFFUSION_SIZES,
-  diffusionParameterCounts,
   events,
-  generateImage,
   memory,
-  type DiffusionComponents,
-  type DiffusionSizeName,
   type StrategyHandle,
   type TransferEvent,
-  DIFFUSION_COMPONENT_NAMES,
 } from '../src/index.js';
+import {
+  createDiffusionComponents,
+  DIFFUSION_SIZES,
+  diffusionParameterCounts,
+  generateImage,
+  type DiffusionComponents,
+  type DiffusionSizeName,
+  DIFFUSION_COMPONENT_NAMES,
+} from '../src/zoo.js';
 import type { BenchContext, Benchmark, SectionResult } from './framework.js';
 import { FROM_START_NOTE, trackFromStart } from './peaks.js';
 

@@ -15,19 +15,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { bytesPerCode, LOW_PRECISION_DTYPES } from '../src/dtypes/formats.js';
+import { DECODE_WORKER_SOURCE } from '../src/dtypes/workerSource.js';
 import {
-  bytesPerCode,
-  DECODE_WORKER_SOURCE,
   applyGroupOffloading,
   applyLayerwiseCasting,
-  decodeInto,
-  decodeOnDevice,
-  decodeOnHost,
-  decodePacked,
-  encodePacked,
   events,
   Linear,
-  LOW_PRECISION_DTYPES,
   memory,
   Module,
   ModuleList,
@@ -35,6 +29,9 @@ import {
   type LowPrecisionDtype,
   type TransferEvent,
 } from '../src/index.js';
+import { decodeInto } from '../src/dtypes/decode.js';
+import { decodeOnDevice, decodeOnHost } from '../src/strategies/layerwise-casting/decodeSites.js';
+import { decodePacked, encodePacked } from '../src/dtypes/bulk.js';
 import { countOf, interleave, maxAbsDiff, median, pairedRatio, target, type BenchContext, type Benchmark, type SectionResult, type Variant } from './framework.js';
 import { measureUploadCost } from './uploadCost.js';
 

@@ -7,29 +7,17 @@
  * Every benchmark also reports the max abs difference of its output against the un-hooked baseline.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { DiffusionSizeName } from '../src/models/zoo/diffusion/sizes.js';
+import type { BenchRunContext } from '../src/cli/benchSuite.js';
 import { mkdir } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { ERROR_CODES, MemhooksError } from '../src/errors.js';
+import { ERROR_CODES, MemhooksError } from '../src/base/errors.js';
+import { formatNumber } from '../src/base/format.js';
 import { writeFileAtomic } from '../src/io/atomicWrite.js';
 import { importOptionalPeer, type OptionalPeer } from '../src/runtime/optionalPeers.js';
 
-/** What the CLI passes to a benchmark. */
-export interface BenchContext {
-  /** Tiny sizes and rounds: only checks that the benchmark runs. */
-  readonly smoke: boolean;
-  /** Measured rounds per variant (after the warm-up). */
-  readonly runs: number;
-  /** The active tfjs backend (already set up). */
-  readonly backend: string;
-  /** Zoo pipeline size for benchmarks that run it (`--size`; default 'small', smoke runs use 'tiny'). */
-  readonly size?: DiffusionSizeName;
-  /** Progress lines for the person watching. */
-  log(line: string): void;
-  /** How far a long benchmark is (units of work done of total); a progress bar on a terminal, nothing elsewhere. */
-  progress?(done: number, total: number): void;
-}
+/** What the CLI passes to a benchmark: the CLI's side declares it (src/cli/benchSuite.ts). */
+export type BenchContext = BenchRunContext;
 
 /** One variant of an interleaved comparison. `sample(n)` runs the operation n times in its own tight loop. */
 export interface Variant {
@@ -298,12 +286,8 @@ export function renderTable(table: Table): string[] {
   ];
 }
 
-/** Integers from 100 up, else four significant digits (ratios such as 1.054 must not round to a target). */
-export function fmt(x: number): string {
-  if (!Number.isFinite(x)) return String(x);
-  if (Math.abs(x) >= 100) return Math.round(x).toLocaleString('en-US');
-  return Number(x.toPrecision(4)).toString();
-}
+/** Integers from 100 up, else four significant digits: one formatter for the CLI's tables and these files. */
+export const fmt = formatNumber;
 
 /**
  * The section to report when `error` says an optional peer is missing (PEER_DEPENDENCY_MISSING): skipped,

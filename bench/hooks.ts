@@ -10,14 +10,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   HookRegistry,
-  loadPretrained,
   memory,
   ModelHook,
   Module,
   unwrapLayersModel,
   wrapLayersModel,
-  type PretrainedName,
 } from '../src/index.js';
+import { loadPretrained, type PretrainedName } from '../src/zoo.js';
 import {
   interleave,
   maxAbsDiff,

@@ -2,7 +2,7 @@
  * A reference output kept on the host: compared with every measured output, it must not sit on the device
  * while they are measured, or it would count in their peaks.
  */
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 
 export type HostValues = Float32Array | Int32Array | Uint8Array;
 

@@ -10,13 +10,15 @@ import os from 'node:os';
 import { join } from 'node:path';
 import {
   DiffusionPipeline,
-  events,
-  memory,
   type DiffusionComponents,
   type DiffusionSizeName,
+  DIFFUSION_COMPONENT_NAMES,
+} from '../src/zoo.js';
+import {
+  events,
+  memory,
   type GroupOffloadingOptions,
   type TransferEvent,
-  DIFFUSION_COMPONENT_NAMES,
 } from '../src/index.js';
 import { countOf, median, type BenchContext, type Benchmark, type SectionResult, type Target } from './framework.js';
 import { measureUploadCost } from './uploadCost.js';

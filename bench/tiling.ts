@@ -9,17 +9,17 @@ import { deflateSync } from 'node:zlib';
 import {
   applyBatchSlicing,
   applyTiling,
-  formatBytes,
-  loadPretrained,
   measureSeams,
   memory,
   unwrapLayersModel,
   wrapLayersModel,
-  writeFileAtomic,
   type StrategyHandle,
   type TilingOptions,
   type WrappedModel,
 } from '../src/index.js';
+import { formatBytes } from '../src/base/format.js';
+import { loadPretrained } from '../src/zoo.js';
+import { writeFileAtomic } from '../src/io/atomicWrite.js';
 import { countOf, interleave, maxAbsDiff, median, pairedRatio, type BenchContext, type Benchmark, type SectionResult } from './framework.js';
 
 const BATCH = 2;

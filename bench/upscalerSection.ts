@@ -3,7 +3,8 @@
  * wrote) on one image, resident, group-offloaded, tiled, and both: the README's quick start, measured.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyGroupOffloading, applyTiling, loadPretrained, wrapLayersModel, type StrategyHandle } from '../src/index.js';
+import { applyGroupOffloading, applyTiling, wrapLayersModel, type StrategyHandle } from '../src/index.js';
+import { loadPretrained } from '../src/zoo.js';
 import type { Module } from '../src/models/Module.js';
 import { countOf, median, skippedForMissingPeer, type BenchContext, type SectionResult } from './framework.js';
 import { aloneNote, deviceBaseline, trackAbove } from './peaks.js';

@@ -3,7 +3,8 @@
  * offloaded with prefetch, tiled, and measured. test/examples/quickstart.test.ts runs it on cpu and wasm.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { applyGroupOffloading, applyTiling, loadPretrained, memory, wrapLayersModel } from '../src/index.js';
+import { applyGroupOffloading, applyTiling, memory, wrapLayersModel } from '../src/index.js';
+import { loadPretrained } from '../src/zoo.js';
 
 export async function quickstart(imageSide = 256, tileSize = 128): Promise<{ shape: number[]; maxAbsDiff: number; meanAbsDiff: number; peakResident: number; peakHooked: number }> {
   const model = await loadPretrained('upscaler-esrgan-2x'); // any tf.LayersModel works the same way

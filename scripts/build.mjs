@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Builds dist/esm (NodeNext) and dist/cjs (CommonJS) with type declarations, from src/ and bench/*.ts.
+// Builds dist/esm (NodeNext) and dist/cjs (CommonJS) with type declarations, from src/; then the benchmarks
+// (bench/*.ts) as a separate entry point beside them, which the CLI loads at run time (src/cli/benchSuite.ts).
 // Layout (rootDir '.'): dist/esm/src/index.js, dist/cjs/src/index.js, dist/*/bench/*.js.
-// The two tsc runs are independent, so they run in parallel.
+// The two formats are independent, so each step builds them in parallel.
 import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -26,6 +27,9 @@ const started = Date.now();
 await rm(join(root, 'dist'), { recursive: true, force: true });
 try {
   await Promise.all([tsc('tsconfig.build.json'), tsc('tsconfig.cjs.json')]);
+  // After the library: the bench build emits the library files it imports again (identical output), and
+  // two compilers must not write one file at once.
+  await Promise.all([tsc('tsconfig.bench.json'), tsc('tsconfig.bench.cjs.json')]);
 } catch (error) {
   console.error(`memhooks build: ${error.message}`);
   process.exit(1);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Runs the test suite and ends with one line "N passed, N failed[, N skipped]" computed from vitest's
-// own JSON report. Exits non-zero on any failure, on a crashed run, or when no test ran at all.
+// Runs the linter and the test suite and ends with one line "N passed, N failed[, N skipped]" computed from
+// vitest's own JSON report (a lint failure adds one failure). Exits non-zero on any failure, on a crashed run, or
+// when no test ran at all.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,21 @@ if (build.status !== 0) {
   console.error('The build failed, so the tests did not run.');
   process.exit(1);
 }
+
+// The public API of each entry point, from the declarations just built, against the reports committed in api/
+// (`npm run api:check`; `npm run api:update` after a deliberate change): a difference counts as one failed test.
+const api = spawnSync(process.execPath, [join('scripts', 'api-report.mjs')], { stdio: 'inherit' });
+const apiFailed = api.status !== 0;
+
+// The floors of src/ (`npm run depcheck`: .dependency-cruiser.cjs, docs/architecture.md): an upward or sideways
+// import counts as one failed test in the closing line, like the linter below.
+const depcheck = spawnSync('npm', ['run', '--silent', 'depcheck'], { stdio: 'inherit', shell: process.platform === 'win32' });
+const depcheckFailed = depcheck.status !== 0;
+
+// The linter (`npm run lint`: eslint.config.js, zero warnings allowed) runs before the tests. A lint failure counts
+// as one failed test in the closing line; the tests still run, so one CI pass reports both.
+const lint = spawnSync('npm', ['run', '--silent', 'lint'], { stdio: 'inherit', shell: process.platform === 'win32' });
+const lintFailed = lint.status !== 0;
 
 const dir = mkdtempSync(join(tmpdir(), 'memhooks-test-'));
 const report = join(dir, 'vitest.json');
@@ -38,6 +54,18 @@ if (existsSync(report)) {
   console.error('vitest wrote no report: the run crashed before finishing.');
 }
 rmSync(dir, { recursive: true, force: true });
+if (depcheckFailed) {
+  failed += 1;
+  console.error('The dependency check failed (npm run depcheck): an import crosses the floors of src/; see its report above.');
+}
+if (apiFailed) {
+  failed += 1;
+  console.error('The public API differs from its committed report (npm run api:check): see the diff above.');
+}
+if (lintFailed) {
+  failed += 1;
+  console.error('The linter failed (npm run lint): see its report above.');
+}
 
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 const ok = run.status === 0 && failed === 0 && passed > 0;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DIFFUSION_SIZES, VaeDecoder, applyBatchSlicing, useBackend } from 'memhooks';
+import { DIFFUSION_SIZES, VaeDecoder } from 'memhooks/zoo';
+import { applyBatchSlicing, useBackend } from 'memhooks';
 
 await useBackend(process.env.MEMHOOKS_BACKEND ?? 'wasm');
 const vae = new VaeDecoder(DIFFUSION_SIZES.tiny.vae);   // the zoo's VAE decoder: latents [b, h, w, 4] → images

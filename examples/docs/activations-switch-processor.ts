@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-core';
+import type * as tf from '@tensorflow/tfjs-core';
 import { Attention, Module, ModuleList, naiveAttentionProcessor, setAttentionProcessor, useBackend } from 'memhooks';
 
 await useBackend(process.env.MEMHOOKS_BACKEND ?? 'wasm');

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { applyTiling, loadPretrained, useBackend, wrapLayersModel } from 'memhooks';
+import { applyTiling, useBackend, wrapLayersModel } from 'memhooks';
+import { loadPretrained } from 'memhooks/zoo';
 
 await useBackend(process.env.MEMHOOKS_BACKEND ?? 'wasm');
 const upscaler = await loadPretrained('upscaler-esrgan-2x'); // a tfjs LayersModel

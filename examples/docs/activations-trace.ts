@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DiffusionPipeline, memory, useBackend } from 'memhooks';
+import { DiffusionPipeline } from 'memhooks/zoo';
+import { memory, useBackend } from 'memhooks';
 
 await useBackend(process.env.MEMHOOKS_BACKEND ?? 'wasm');
 const pipeline = DiffusionPipeline.create('tiny');

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DiffusionPipeline, useBackend } from 'memhooks';
+import { DiffusionPipeline } from 'memhooks/zoo';
+import { useBackend } from 'memhooks';
 
 await useBackend(process.env.MEMHOOKS_BACKEND ?? 'wasm');
 const dir = mkdtempSync(join(tmpdir(), 'memhooks-zoo-'));

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { cpuOffloadWithHook, createDiffusionComponents, useBackend } from 'memhooks';
+import { cpuOffloadWithHook, useBackend } from 'memhooks';
+import { createDiffusionComponents } from 'memhooks/zoo';
 
 await useBackend(process.env.MEMHOOKS_BACKEND ?? 'wasm');
 const { textEncoder, denoiser, vae } = createDiffusionComponents('tiny');

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { DIFFUSION_SIZES, VaeDecoder, useBackend } from 'memhooks';
+import { DIFFUSION_SIZES, VaeDecoder } from 'memhooks/zoo';
+import { useBackend } from 'memhooks';
 import { TextToImage, createTextToImage } from './pipelines-text-to-image.js'; // the TextToImage pipeline above
 
 await useBackend(process.env.MEMHOOKS_BACKEND ?? 'wasm');

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Pipeline, createDiffusionComponents, type FluxDenoiser, type VaeDecoder, type ZooTextEncoder } from 'memhooks';
+import { Pipeline } from 'memhooks';
+import { createDiffusionComponents, type FluxDenoiser, type VaeDecoder, type ZooTextEncoder } from 'memhooks/zoo';
 
 // The zoo's seeded components stand in for yours: any Modules work.
 interface Components { textEncoder: ZooTextEncoder; denoiser: FluxDenoiser; vae: VaeDecoder }

@@ -1,6 +1,7 @@
 // A complete strategy plugin: for every module of a tree, it records the device bytes before and after the
 // module's forward. Importing this file registers the strategy and declares its options' type.
-import { HookRegistry, InvalidArgumentError, memory, ModelHook, Strategy, strategy, type Module, type Undo } from 'memhooks';
+import { HookRegistry, InvalidArgumentError, memory, ModelHook, strategy, type Module } from 'memhooks';
+import { Strategy, type Undo } from 'memhooks/plugin';
 
 export interface DeviceBytesRecord {
   /** The module's path in the tree ('' for the root). */

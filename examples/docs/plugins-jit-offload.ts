@@ -1,18 +1,7 @@
 // A plugin that moves weights: the modules named in `modules` keep their weights on the host and onload them
 // just for their own forward. It covers only those modules, so it sits beside strategies on the rest of the tree.
-import {
-  describeModule,
-  emitEvent,
-  HookRegistry,
-  InvalidArgumentError,
-  memory,
-  ModelHook,
-  Strategy,
-  strategy,
-  type Module,
-  type Parameter,
-  type Undo,
-} from 'memhooks';
+import { HookRegistry, InvalidArgumentError, ModelHook, strategy, type Module, type Parameter } from 'memhooks';
+import { assertDeviceBudget, describeModule, emitEvent, Strategy, type Undo } from 'memhooks/plugin';
 
 export interface JitOffloadOptions {
   /** Paths of the modules to offload, relative to the module the strategy is applied to. */
@@ -36,14 +25,14 @@ class JitOffloadHook extends ModelHook {
 
   override deinitializeHook(module: Module): void {
     const bytes = this.params.reduce((n, p) => n + (p.tier === 'device' ? 0 : p.byteLength), 0);
-    memory.assertDeviceBudget(bytes, `the weights of ${describeModule(module)} (removing jit-offload)`, 'Free device memory first.');
+    assertDeviceBudget(bytes, `the weights of ${describeModule(module)} (removing jit-offload)`, 'Free device memory first.');
     for (const p of this.params) p.toDevice();
   }
 
   override preForward(module: Module, args: unknown[]): unknown[] {
     const bytes = this.params.reduce((n, p) => n + p.byteLength, 0);
     // Throws before anything is allocated when the onload would pass memory.setDeviceBudget's budget.
-    memory.assertDeviceBudget(bytes, `the weights of ${describeModule(module)}`, 'Offload fewer modules at once, or split this one.');
+    assertDeviceBudget(bytes, `the weights of ${describeModule(module)}`, 'Offload fewer modules at once, or split this one.');
     const start = performance.now();
     for (const p of this.params) p.toDevice({ keepHostCopy: true });
     // emitEvent, not events.emit: a listener that throws is reported and never aborts the forward.

@@ -1,5 +1,6 @@
 // In tests, register plugins in a child container, so that one test's strategies never collide with another's.
-import { applyStrategy, createContainer, Linear, Strategy, strategy, type Module, type Undo } from 'memhooks';
+import { applyStrategy, Linear, strategy, type Module } from 'memhooks';
+import { createContainer, Strategy, type Undo } from 'memhooks/plugin';
 
 const c = createContainer();
 const applied: string[] = [];

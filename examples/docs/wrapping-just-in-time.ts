@@ -1,4 +1,5 @@
-import { HookRegistry, ModelHook, loadPretrained, memory, unwrapLayersModel, useBackend, wrapLayersModel, type Module } from 'memhooks';
+import { HookRegistry, ModelHook, memory, unwrapLayersModel, useBackend, wrapLayersModel, type Module } from 'memhooks';
+import { loadPretrained } from 'memhooks/zoo';
 import * as tf from '@tensorflow/tfjs-core';
 
 await useBackend(process.env.MEMHOOKS_BACKEND ?? 'wasm');

@@ -1,5 +1,5 @@
 /** Argument checks shared by the commands: one wording for each mistake, whichever command it is made in. */
-import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../models/zoo/diffusion/sizes.js';
+import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../zoo/diffusion/sizes.js';
 import { unknownChoice } from './io.js';
 
 /** Backends the commands run on: both ship inside their npm packages (no native download). */

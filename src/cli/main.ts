@@ -3,6 +3,7 @@
  * `register*Command(program, ctx)`; this file only assembles them and maps failures to exit codes.
  */
 import { Command, CommanderError } from 'commander';
+import { loadBenchSuite, type BenchSuite } from './benchSuite.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerInspectCommand } from './commands/inspect.js';
 import { registerShardCommand } from './commands/shard.js';
@@ -14,7 +15,7 @@ export interface CliOptions {
   version?: string;
 }
 
-export function createProgram(ctx: CommandContext, options: CliOptions = {}): Command {
+export function createProgram(ctx: CommandContext, bench: BenchSuite, options: CliOptions = {}): Command {
   const program = new Command('memhooks')
     .description('Run TensorFlow.js models bigger than the device: memory hooks, benchmarks and tools.')
     .version(options.version ?? 'dev', '-V, --version')
@@ -22,7 +23,7 @@ export function createProgram(ctx: CommandContext, options: CliOptions = {}): Co
     .configureOutput({ writeOut: ctx.io.out, writeErr: ctx.io.err })
     .exitOverride();
   // One file each under commands/, registered here.
-  registerBenchCommand(program, ctx);
+  registerBenchCommand(program, ctx, bench);
   registerInspectCommand(program, ctx);
   registerShardCommand(program, ctx);
   registerTraceCommand(program, ctx);
@@ -34,7 +35,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO, optio
   let exitCode: number = EXIT.OK;
   const ctx: CommandContext = { io, setExitCode: (code) => void (exitCode = Math.max(exitCode, code)) };
   try {
-    await createProgram(ctx, options).parseAsync([...argv], { from: 'user' });
+    // The benchmarks are a separate entry point (bench/), loaded at run time; they list themselves in --help.
+    await createProgram(ctx, await loadBenchSuite(), options).parseAsync([...argv], { from: 'user' });
     return exitCode;
   } catch (error) {
     return exitCodeFor(error, io);

@@ -4,11 +4,12 @@
  */
 import cliProgress from 'cli-progress';
 import Table from 'cli-table3';
-import { fmt, type Table as ResultTable } from '../../bench/framework.js';
+import { formatNumber } from '../base/format.js';
+import type { ResultTable } from './benchSuite.js';
 
 export function terminalTable(table: ResultTable): string[] {
   const t = new Table({ head: table.columns, style: { head: ['cyan'], compact: true } });
-  for (const row of table.rows) t.push(row.map((v) => (typeof v === 'number' ? fmt(v) : v.replace(/\*\*/g, ''))));
+  for (const row of table.rows) t.push(row.map((v) => (typeof v === 'number' ? formatNumber(v) : v.replace(/\*\*/g, ''))));
   return t.toString().split('\n');
 }
 

@@ -3,6 +3,7 @@ import { FORMATS, type Format, type LowPrecisionDtype } from './formats.js';
 /**
  * Low-precision code → float32 bit pattern. Every code of these formats is exactly representable in
  * float32, so decoding is exact. NaN codes decode to a quiet float32 NaN (the payload is not kept).
+ * Closed (it reads only its arguments and Math): workers run it from its source, as createDecoder.
  */
 export function decodeBits(code: number, f: Format): number {
   const M = f.mantissaBits;
@@ -24,18 +25,61 @@ export function decodeBits(code: number, f: Format): number {
   return (sign | (exp32 << 23) | (((mant ^ (1 << top)) << (23 - top)) & 0x7fffff)) >>> 0;
 }
 
-const tables = new Map<LowPrecisionDtype, Uint32Array>();
+/** A table-driven decoder: what both the main thread and the workers run. */
+export interface Decoder {
+  /** The format of `dtype`; throws for a dtype it does not know (a worker receives dtypes as plain strings). */
+  format(dtype: string): Format;
+  /** float32 bit patterns of every code (256 or 65,536 entries), built once per dtype. */
+  table(dtype: string): Uint32Array;
+  /** Decodes `codes[start..end)` into `out[start..end)` (float32); returns `out`. */
+  into(dtype: string, codes: Uint16Array | Uint8Array, out: Float32Array, start?: number, end?: number): Float32Array;
+}
+
+/**
+ * Builds a decoder over `formats`, with its own table cache. It is closed: its body reads only its
+ * arguments and JavaScript built-ins, never a module binding, so a worker runs this very function from its
+ * source text (Function.prototype.toString, see workerSource.ts) with the formats serialised and
+ * `bitsOf` = decodeBits' own source: one decoder for every thread, not a copy per thread. Keep it closed.
+ *
+ * `into` is pure and allocation-free after the first call per dtype, so a worker can run it over
+ * SharedArrayBuffer views. bfloat16 is a shift; the others read a lookup table (256 entries for fp8,
+ * 65,536 = 256 KiB for float16).
+ */
+export function createDecoder(formats: Readonly<Record<string, Format>>, bitsOf: (code: number, f: Format) => number): Decoder {
+  const tables = new Map<string, Uint32Array>();
+  function format(dtype: string): Format {
+    const f = Object.hasOwn(formats, dtype) ? formats[dtype] : undefined;
+    if (f === undefined) throw new Error('unknown storage dtype ' + dtype);
+    return f;
+  }
+  function table(dtype: string): Uint32Array {
+    let codes = tables.get(dtype);
+    if (codes === undefined) {
+      const f = format(dtype);
+      codes = new Uint32Array(1 << f.bits);
+      for (let c = 0; c < codes.length; c++) codes[c] = bitsOf(c, f);
+      tables.set(dtype, codes);
+    }
+    return codes;
+  }
+  function into(dtype: string, codes: Uint16Array | Uint8Array, out: Float32Array, start = 0, end = codes.length): Float32Array {
+    const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
+    if (dtype === 'bfloat16') {
+      for (let i = start; i < end; i++) bits[i] = codes[i]! << 16;
+      return out;
+    }
+    const lookup = table(dtype);
+    for (let i = start; i < end; i++) bits[i] = lookup[codes[i]!]!;
+    return out;
+  }
+  return { format, table, into };
+}
+
+const decoder = createDecoder(FORMATS, decodeBits);
 
 /** float32 bit patterns of every code (256 or 65,536 entries), built once per dtype. */
 export function decodeTable(dtype: LowPrecisionDtype): Uint32Array {
-  let table = tables.get(dtype);
-  if (table === undefined) {
-    const f = FORMATS[dtype];
-    table = new Uint32Array(1 << f.bits);
-    for (let c = 0; c < table.length; c++) table[c] = decodeBits(c, f);
-    tables.set(dtype, table);
-  }
-  return table;
+  return decoder.table(dtype);
 }
 
 /** One code → its float32 value. */
@@ -48,8 +92,7 @@ const scratchBits = new Uint32Array(scratch.buffer);
 
 /**
  * Decodes `codes[start..end)` into `out[start..end)` (float32). Pure and allocation-free after the first
- * call per dtype, so a worker thread can run it over SharedArrayBuffer views. bfloat16 is a shift; the
- * others read a lookup table (256 entries for fp8, 65,536 = 256 KiB for float16).
+ * call per dtype; the transfer worker runs the same decoder (createDecoder) over SharedArrayBuffer views.
  */
 export function decodeInto(
   dtype: LowPrecisionDtype,
@@ -58,12 +101,5 @@ export function decodeInto(
   start = 0,
   end = codes.length,
 ): Float32Array {
-  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
-  if (dtype === 'bfloat16') {
-    for (let i = start; i < end; i++) bits[i] = codes[i]! << 16;
-    return out;
-  }
-  const table = decodeTable(dtype);
-  for (let i = start; i < end; i++) bits[i] = table[codes[i]!]!;
-  return out;
+  return decoder.into(dtype, codes, out, start, end);
 }

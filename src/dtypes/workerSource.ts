@@ -1,37 +1,22 @@
-import { decodeBits } from './decode.js';
+import { createDecoder, decodeBits } from './decode.js';
 import { FORMATS } from './formats.js';
 
 /**
- * The decoder as self-contained JavaScript source, for a worker started with `new Worker(source, { eval: true })`
- * (the transfer worker is such a string: it cannot import our modules, whose paths differ per build). It
- * defines `decodeInto(dtype, codes, out, start, end)` with the same semantics as the exported one: codes
- * (Uint16Array / Uint8Array) → float32 values, typically views of SharedArrayBuffers shared with the main
- * thread. The per-code decoder is this module's own decodeBits (its source is embedded, so the two
- * cannot drift apart); test/dtypes/worker.test.ts runs it in a real worker.
+ * A JavaScript expression that evaluates to a Decoder (see createDecoder), for code that runs where our
+ * modules cannot be imported: a worker started from a source string (`new Worker(source, { eval: true })`,
+ * because the module paths differ per build: ESM, CJS, sources under vitest) or, later, a Web Worker built
+ * from a Blob. It is not a copy of the decoder: it is the source text of the very functions the main thread
+ * runs (Function.prototype.toString; both are closed, so their text is all they need), applied to the
+ * formats serialised from FORMATS.
  */
-export const DECODE_WORKER_SOURCE = String.raw`
-const decodeBits = ${decodeBits.toString()};
-const FORMATS = ${JSON.stringify(FORMATS)};
-const decodeTables = new Map();
-function decodeTable(dtype) {
-  let table = decodeTables.get(dtype);
-  if (table === undefined) {
-    const f = FORMATS[dtype];
-    if (f === undefined) throw new Error('unknown storage dtype ' + dtype);
-    table = new Uint32Array(1 << f.bits);
-    for (let c = 0; c < table.length; c++) table[c] = decodeBits(c, f);
-    decodeTables.set(dtype, table);
-  }
-  return table;
-}
-function decodeInto(dtype, codes, out, start = 0, end = codes.length) {
-  const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
-  if (dtype === 'bfloat16') {
-    for (let i = start; i < end; i++) bits[i] = codes[i] << 16;
-    return out;
-  }
-  const table = decodeTable(dtype);
-  for (let i = start; i < end; i++) bits[i] = table[codes[i]];
-  return out;
-}
+export const DECODER_EXPRESSION = `(${createDecoder.toString()})(${JSON.stringify(FORMATS)}, ${decodeBits.toString()})`;
+
+/**
+ * The decoder as self-contained JavaScript statements for such a worker. It defines `decodeInto(dtype,
+ * codes, out, start, end)` and `decodeTable(dtype)` with the semantics of the exported ones: codes
+ * (Uint16Array / Uint8Array) → float32 values, typically views of SharedArrayBuffers shared with the main
+ * thread. test/dtypes/worker.test.ts runs it in a real worker.
+ */
+export const DECODE_WORKER_SOURCE = `
+const { into: decodeInto, table: decodeTable } = ${DECODER_EXPRESSION};
 `;

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, HookAlreadyRegisteredError, InvalidArgumentError, MemhooksError } from '../errors.js';
+import { ERROR_CODES, HookAlreadyRegisteredError, InvalidArgumentError, MemhooksError } from '../base/errors.js';
 import type { Module } from '../models/Module.js';
-import { brandedBase } from '../models/brand.js';
+import { brandedBase } from '../base/brand.js';
 import { assertForwardIsMethod } from '../models/Module.js';
 import { describeModule, describeValue, pathOf } from '../models/paths.js';
 import { emit } from '../runtime/events.js';
 import { ModelHook } from './ModelHook.js';
-import { REGISTRY_KEY, type DisposableRegistry } from './registryAccess.js';
+import { REGISTRY_KEY, type DisposableRegistry } from '../models/keys/registryAccess.js';
 
 /** Returned by registerHook. `remove()` is idempotent and only ever removes the hook it was issued for. */
 export interface HookHandle {

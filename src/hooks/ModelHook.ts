@@ -1,4 +1,4 @@
-import { brand } from '../models/brand.js';
+import { brand } from '../base/brand.js';
 import type { Module } from '../models/Module.js';
 
 /** Calls the rest of the chain (the inner hooks and the module's own forward) with the given arguments. */

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import * as fsSync from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { ERROR_CODES, MemhooksError } from '../errors.js';
-import { diskWriteReason, markActionable } from '../errors/actionable.js';
+import { ERROR_CODES, MemhooksError } from '../base/errors.js';
+import { diskWriteReason, markActionable } from '../base/actionable.js';
 
 /** Marks memhooks' temporary files: `.<target>.tmp-<pid>-<random>`. */
 const TMP_INFIX = '.tmp-';

@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
-import { ERROR_CODES, MemhooksError } from '../errors.js';
+import { ERROR_CODES, MemhooksError } from '../base/errors.js';
 
 /**
  * File names that come from a file (a shard list in model.json, a safetensors index) are attacker-controlled:
@@ -43,7 +43,6 @@ export function resolveFileInside(dir: string, name: unknown, what: string): str
  */
 export function isPlainFileName(name: string): boolean {
   if (name === '' || name === '.' || name === '..' || name.length > 255) return false;
-  // eslint-disable-next-line no-control-regex
   if (/[/\\\u0000-\u001f:<>"|?*]/.test(name)) return false;
   if (/[. ]$/.test(name)) return false;
   return !/^(con|prn|aux|nul|com[1-9]|lpt[1-9])(\..*)?$/i.test(name);

@@ -1,16 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../errors.js';
-import { clearHooksForDispose, REGISTRY_KEY, type DisposableRegistry } from '../hooks/registryAccess.js';
-import { detachStrategiesForDispose } from '../strategies/appliedAccess.js';
-import { formatBytes } from '../runtime/format.js';
-import { brand } from './brand.js';
+import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../base/errors.js';
+import { clearHooksForDispose, REGISTRY_KEY, type DisposableRegistry } from './keys/registryAccess.js';
+import { detachStrategiesForDispose } from './keys/appliedAccess.js';
+import { formatBytes } from '../base/format.js';
+import { brand } from '../base/brand.js';
 import { Parameter } from './Parameter.js';
-import type { FromPretrainedOptions } from '../io/checkpoints/fromPretrained.js';
-import type { SavePretrainedOptions } from '../io/checkpoints/savePretrained.js';
+import { fromPretrainedSlot, savePretrainedSlot, type FromPretrainedOptions, type SavePretrainedOptions } from './pretrainedSlot.js';
 import type { SavedCheckpoint } from '../io/checkpoints/save.js';
 import { describeModule, linkMember, pathOf } from './paths.js';
-import { mapInForce } from '../strategies/device-map/mapInForce.js';
-import type { Device } from '../strategies/device-map/types.js';
+import { mapInForce } from './keys/mapInForce.js';
+import type { Device } from './deviceTypes.js';
 
 export type Member = Module | Parameter;
 
@@ -177,9 +176,8 @@ export abstract class Module {
    * PyTorch's layouts (docs/checkpoints.md). The class must be decorated with @module.
    */
   async savePretrained(dir: string, options?: SavePretrainedOptions): Promise<SavedCheckpoint> {
-    // Loaded on demand: the checkpoint code imports Module, so a static import would be circular.
-    const { savePretrained } = await import('../io/checkpoints/savePretrained.js');
-    return savePretrained(this, dir, options);
+    // The loading floor (above this one) fills the slot when it loads: see pretrainedSlot.ts.
+    return savePretrainedSlot()(this, dir, options);
   }
 
   /**
@@ -191,8 +189,7 @@ export abstract class Module {
     dir: string,
     options?: FromPretrainedOptions,
   ): Promise<T> {
-    const { fromPretrained } = await import('../io/checkpoints/fromPretrained.js');
-    return fromPretrained<T>(this, dir, options);
+    return fromPretrainedSlot()<T>(this, dir, options);
   }
 
   /** The tree: one line per module with its path, class and parameter bytes. */

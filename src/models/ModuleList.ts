@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 import { Module, type Member } from './Module.js';
 import { describeModule } from './paths.js';
 

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, UnsupportedModelError } from '../errors.js';
+import { InvalidArgumentError, UnsupportedModelError } from '../base/errors.js';
 import { Module } from './Module.js';
 import { describeValue } from './paths.js';
 

@@ -1,4 +1,4 @@
-import { ERROR_CODES, MemhooksError } from '../errors.js';
+import { ERROR_CODES, MemhooksError } from '../base/errors.js';
 import { container, type DependencyContainer } from '../runtime/di.js';
 import type { Module } from './Module.js';
 import { setConstructorArgs, setModuleOptions, type ModuleOptions } from './reflection.js';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 
 /** Where a parameter's bytes live. */
 export const TIERS = ['device', 'host', 'disk'] as const;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 import { mulberry32 } from '../runtime/random.js';
 import { parseSize, type Size } from '../runtime/size.js';
 import { InitShardWriter, prepareInitDir } from './initDisk.js';

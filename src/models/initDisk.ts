@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../errors.js';
+import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../base/errors.js';
 import { writeFileAtomicSync } from '../io/atomicWrite.js';
 import { decodeValues, SafetensorsFile } from '../io/safetensors/SafetensorsFile.js';
 import { encodeSafetensorsLazily, type SafetensorsEntry } from '../io/safetensors/write.js';

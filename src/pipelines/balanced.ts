@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, MemhooksError } from '../errors.js';
-import { formatBytes } from '../runtime/format.js';
+import { ERROR_CODES, MemhooksError } from '../base/errors.js';
+import { formatBytes } from '../base/format.js';
 import { parseSize } from '../runtime/size.js';
 import { isBackendName } from '../strategies/device-map/devices.js';
-import type { MaxMemory } from '../strategies/device-map/types.js';
+import type { MaxMemory } from '../models/deviceTypes.js';
 
 export const HOST = 'host';
 

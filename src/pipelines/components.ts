@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 import { refuseRawTfjsModel } from '../models/assertModule.js';
 import { Module } from '../models/Module.js';
 import { describeModule, describeValue } from '../models/paths.js';

@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../errors.js';
+import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../base/errors.js';
 import { writeFileAtomicSync } from '../io/atomicWrite.js';
-import { CONFIG_NAME, configOf, readConfig, resolveModuleClass } from '../io/checkpoints/config.js';
-import { deviceMapHandleOf, fromPretrained, type FromPretrainedOptions } from '../io/checkpoints/fromPretrained.js';
-import type { MaxMemory } from '../strategies/device-map/types.js';
-import { savePretrained, type SavePretrainedOptions } from '../io/checkpoints/savePretrained.js';
+import { CONFIG_NAME, configOf, readConfig, resolveModuleClass } from '../loading/config.js';
+import { deviceMapHandleOf, fromPretrained, type FromPretrainedOptions } from '../loading/fromPretrained.js';
+import type { MaxMemory } from '../models/deviceTypes.js';
+import { savePretrained, type SavePretrainedOptions } from '../loading/savePretrained.js';
 import { parseStrictJson } from '../io/safetensors/strictJson.js';
 import type { Module } from '../models/Module.js';
 import { describeValue } from '../models/paths.js';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 import { Attention } from '../models/layers/Attention.js';
 import type { Module } from '../models/Module.js';
 import { setAttentionProcessor } from '../strategies/attention/setAttentionProcessor.js';

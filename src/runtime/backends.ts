@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, MemhooksError } from '../errors.js';
+import { ERROR_CODES, MemhooksError } from '../base/errors.js';
 import { removeRethrowOnlyListeners } from './rethrowListeners.js';
 
 /** The package that registers each backend memhooks knows how to load. */

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, MemhooksError } from '../errors.js';
-import { brand } from '../models/brand.js';
-import { formatBytes } from './format.js';
+import { ERROR_CODES, MemhooksError } from '../base/errors.js';
+import { brand } from '../base/brand.js';
+import { formatBytes } from '../base/format.js';
 import { parseSize, type Size } from './size.js';
 
 /** The wasm backend's heap can never pass 4 GiB (65536 pages of 64 KiB). */

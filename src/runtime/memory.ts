@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from '../base/errors.js';
 import { ledger } from './ledger.js';
-import { runTrace, type TraceDocument, type TraceOptions } from './trace.js';
 import { assertDeviceBudget, deviceBudget, setDeviceBudget } from './budget.js';
 import type { Size } from './size.js';
 
@@ -234,6 +233,7 @@ function trackerFor(engine: EngineInternals): MemoryTracker {
 
 const tracker = trackerFor(tf.engine() as unknown as EngineInternals);
 
+// memory.trace is added by src/diagnostics/memory.ts: tracing needs hooks and modules, floors above this one.
 export const memory = {
   stats: (): MemoryStats => tracker.stats(),
   resetPeak: (): void => tracker.resetPeak(),
@@ -245,17 +245,6 @@ export const memory = {
    * counts only buffers created from that moment on (never more than are alive).
    */
   setEnabled: (on: boolean): void => (on ? tracker.install() : tracker.uninstall()),
-  /**
-   * Runs fn and returns a Chrome trace-event document (open it in Perfetto): a slice per module forward of
-   * `options.modules`' trees, transfer slices, device/host byte counters. Async fn → a promise. See trace.ts.
-   */
-  trace: <R>(fn: () => R, options?: TraceOptions): R extends Promise<unknown> ? Promise<TraceDocument> : TraceDocument =>
-    runTrace(fn, options, {
-      bytes: () => {
-        const s = tracker.stats();
-        return { device: s.deviceBytes, host: s.hostBytes };
-      },
-    }) as R extends Promise<unknown> ? Promise<TraceDocument> : TraceDocument,
   get enabled(): boolean {
     return tracker.enabled;
   },

@@ -1,4 +1,4 @@
-import { ERROR_CODES, MemhooksError } from '../errors.js';
+import { ERROR_CODES, MemhooksError } from '../base/errors.js';
 
 /**
  * Optional peers are imported only by the code that needs them, so that the package, its CLI and its

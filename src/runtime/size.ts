@@ -1,4 +1,4 @@
-import { ERROR_CODES, MemhooksError } from '../errors.js';
+import { ERROR_CODES, MemhooksError } from '../base/errors.js';
 
 /** A size: bytes as a number, or a string with a unit ("5GB", "2GiB", "500MB", "10Gb" for gigabits). */
 export type Size = number | string;

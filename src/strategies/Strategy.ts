@@ -1,4 +1,4 @@
-import { brand } from '../models/brand.js';
+import { brand } from '../base/brand.js';
 import type { Module } from '../models/Module.js';
 
 /**

@@ -1,11 +1,3 @@
-import type { AttentionProcessorStrategy } from './attention/setAttentionProcessor.js';
-import type { ModelOffloadStrategy } from './cpu-offload/ModelOffloadStrategy.js';
-import type { SequentialOffloadStrategy } from './cpu-offload/SequentialOffloadStrategy.js';
-import type { DeviceMapStrategy } from './device-map/DeviceMapStrategy.js';
-import type { GroupOffloadingStrategy } from './group-offloading/GroupOffloadingStrategy.js';
-import type { LayerwiseCastingStrategy } from './layerwise-casting/LayerwiseCastingStrategy.js';
-import type { BatchSlicing } from './slicing/applyBatchSlicing.js';
-import type { Tiling } from './tiling/applyTiling.js';
 import type { Strategy } from './Strategy.js';
 
 /** The options type a strategy class's `apply` takes. */
@@ -21,17 +13,11 @@ export type OptionsOf<S extends Strategy<never>> = Parameters<S['apply']>[1];
  *     'device-bytes-logger': DeviceBytesLoggerOptions;
  *   }
  * }
+ *
+ * Each built-in strategy adds its own entry the same way, in the file that defines it, so that this base file
+ * never imports a strategy folder.
  */
-export interface StrategyOptionsMap {
-  group_offloading: OptionsOf<GroupOffloadingStrategy>;
-  sequential_offload: OptionsOf<SequentialOffloadStrategy>;
-  model_cpu_offload: OptionsOf<ModelOffloadStrategy>;
-  device_map: OptionsOf<DeviceMapStrategy>;
-  layerwise_casting: OptionsOf<LayerwiseCastingStrategy>;
-  batch_slicing: OptionsOf<BatchSlicing>;
-  tiling: OptionsOf<Tiling>;
-  attention_processor: OptionsOf<AttentionProcessorStrategy>;
-}
+export interface StrategyOptionsMap {}
 
 /** A name declared in StrategyOptionsMap. */
 export type KnownStrategyName = keyof StrategyOptionsMap;

@@ -1,12 +1,12 @@
-import { ERROR_CODES, InvalidArgumentError, MemhooksError, StrategyConflictError } from '../errors.js';
-import { applyFailureLead } from '../errors/actionable.js';
+import { ERROR_CODES, InvalidArgumentError, MemhooksError, StrategyConflictError } from '../base/errors.js';
+import { applyFailureLead } from '../base/actionable.js';
 import { assertModule } from '../models/assertModule.js';
-import { brandedBase } from '../models/brand.js';
+import { brandedBase } from '../base/brand.js';
 import type { Module } from '../models/Module.js';
 import { ancestorsOf, describeModule } from '../models/paths.js';
 import { container as rootContainer, injectable, type DependencyContainer } from '../runtime/di.js';
 import { HookRegistry } from '../hooks/HookRegistry.js';
-import { APPLIED_KEY, appliedRecords, type AppliedRecord } from './appliedAccess.js';
+import { APPLIED_KEY, appliedRecords, type AppliedRecord } from '../models/keys/appliedAccess.js';
 import { Strategy, type StrategyHandle, type Undo } from './Strategy.js';
 import { BUILT_IN_ENTRY_POINTS, type KnownStrategyName, type StrategyOptionsMap } from './StrategyOptionsMap.js';
 

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { DiffusionPipeline, loadPretrained, memory } from '../../src/index.js';
+import { DiffusionPipeline, loadPretrained } from '../../src/zoo.js';
+import { memory } from '../../src/index.js';
 import type { BenchContext } from '../../bench/framework.js';
 import { upscalerSection } from '../../bench/upscalerSection.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';

@@ -4,17 +4,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { main } from '../../src/cli/main.js';
-import { loadShardedCheckpoint, saveShardedCheckpoint, useBackend } from '../../src/index.js';
 import type { CliIO } from '../../src/cli/io.js';
+import { runCli } from '../helpers/cli.js';
+import { loadShardedCheckpoint, saveShardedCheckpoint, useBackend } from '../../src/index.js';
 
-/** Runs the CLI in-process and captures what it writes. */
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => void (out += t), err: (t) => void (err += t) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = runCli;
 
 describe('memhooks CLI', () => {
   let dir: string;

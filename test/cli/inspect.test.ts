@@ -2,9 +2,8 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { CliIO } from '../../src/cli/io.js';
-import { formatBytes } from '../../src/runtime/format.js';
+import { runCli } from '../helpers/cli.js';
+import { formatBytes } from '../../src/base/format.js';
 import { DEFAULT_WASM_DEVICE_BUDGET } from '../../src/runtime/budget.js';
 import { Linear, Module, module, ModuleList, Pipeline, withParameterInit } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
@@ -18,13 +17,7 @@ vi.mock('node:os', async (importOriginal) => {
   return { ...real, freemem, default: { ...real, freemem } };
 });
 
-async function run(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: CliIO = { out: (t) => void (out += t), err: (t) => void (err += t) };
-  const code = await main(argv, io);
-  return { code, out, err };
-}
+const run = runCli;
 
 /** A user's own class: registered in this process, so a folder naming another class stands for one never imported. */
 @module()

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { container, memory } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 import { docPages, exampleFiles, normalized, tsBlocks, type CodeBlock } from './docsBlocks.js';
 
 const examples = exampleFiles();
@@ -47,12 +47,12 @@ describe.each(BACKENDS)('the docs examples on %s', (backend) => {
 
   it.each(examples)('%s runs and leaks no tensor', async (file) => {
     await useBackend(backend);
-    const before = tf.memory().numTensors;
-    process.env.MEMHOOKS_BACKEND = backend;
-    vi.spyOn(console, 'log').mockImplementation(() => {});
-    container.reset();
-    vi.resetModules();
-    await import(pathToFileURL(resolve(file)).href);
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(async () => {
+      process.env.MEMHOOKS_BACKEND = backend;
+      vi.spyOn(console, 'log').mockImplementation(() => {});
+      container.reset();
+      vi.resetModules();
+      await import(pathToFileURL(resolve(file)).href);
+    });
   });
 });

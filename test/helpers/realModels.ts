@@ -1,5 +1,5 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { fetchPretrained, loadPretrained, PRETRAINED_NAMES, type PretrainedName } from '../../src/models/zoo/index.js';
+import { fetchPretrained, loadPretrained, PRETRAINED_NAMES, type PretrainedName } from '../../src/zoo/index.js';
 
 /** Where the test suite keeps the real models (git-ignored; fetched once by test/helpers/globalSetup.ts). */
 export const MODEL_CACHE_DIR = '.cache/models';

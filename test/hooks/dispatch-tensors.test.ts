@@ -3,6 +3,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HookRegistry, ModelHook, Module, ModuleList, wrapLayersModel, type NextForward } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 import { Recorder } from '../helpers/modules.js';
 import { buildSequentialModel, disposeAll, expectBitwiseEqual, trackModels } from '../wrap/fixtures.js';
 
@@ -144,12 +145,10 @@ describe.each(BACKENDS)('hooked dispatch releases what hooks make, on %s', (back
     registry.registerHook(new PassThrough(), 'b');
     const a = tf.scalar(1);
     const b = tf.scalar(2);
-    const before = tf.memory().numTensors;
-    const [outA, outB] = m.forward(a, b) as tf.Tensor[];
+    const [outA, outB] = expectNoLeaks(() => m.forward(a, b) as tf.Tensor[]);
     expect(outA).toBe(a);
     expect(outB).toBe(b);
     expect(a.isDisposed || b.isDisposed).toBe(false);
-    expect(tf.memory().numTensors).toBe(before);
     disposeAll(a, b);
   });
 
@@ -164,17 +163,17 @@ describe.each(BACKENDS)('hooked dispatch releases what hooks make, on %s', (back
     const m = new Fails();
     hookAll(m);
     const x = tf.scalar(1);
-    const before = tf.memory().numTensors;
-    for (let i = 0; i < 50; i++) {
-      let caught: unknown;
-      try {
-        m.forward(x);
-      } catch (error) {
-        caught = error;
+    expectNoLeaks(() => {
+      for (let i = 0; i < 50; i++) {
+        let caught: unknown;
+        try {
+          m.forward(x);
+        } catch (error) {
+          caught = error;
+        }
+        expect(caught).toBe(failure);
       }
-      expect(caught).toBe(failure);
-    }
-    expect(tf.memory().numTensors).toBe(before);
+    });
     expect(x.isDisposed).toBe(false);
     x.dispose();
   });

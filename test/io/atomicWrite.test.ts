@@ -2,7 +2,8 @@ import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemhooksError, removeStaleTempFiles, writeFileAtomic } from '../../src/index.js';
+import { MemhooksError, removeStaleTempFiles } from '../../src/index.js';
+import { writeFileAtomic } from '../../src/io/atomicWrite.js';
 
 describe('writeFileAtomic', () => {
   let dir: string;

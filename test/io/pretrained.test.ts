@@ -18,6 +18,7 @@ import {
   withParameterInit,
 } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 
 @module()
 class PretrainedTestNet extends Module {
@@ -195,10 +196,10 @@ describe('savePretrained / fromPretrained', () => {
     await useBackend('cpu');
     const original = build(5);
     await original.savePretrained(dir);
-    const before = tf.memory().numTensors;
-    await expect(Module.fromPretrained(dir, { deviceMap: 'auto', maxMemory: { device: 0, host: 0 } })).rejects.toThrow(/puts "" on 'disk', which needs an offloadFolder/);
-    await expect(Module.fromPretrained(dir, { deviceMap: { '': 'disk' } })).rejects.toThrow(/needs an offloadFolder/);
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(async () => {
+      await expect(Module.fromPretrained(dir, { deviceMap: 'auto', maxMemory: { device: 0, host: 0 } })).rejects.toThrow(/puts "" on 'disk', which needs an offloadFolder/);
+      await expect(Module.fromPretrained(dir, { deviceMap: { '': 'disk' } })).rejects.toThrow(/needs an offloadFolder/);
+    });
     original.dispose();
   });
 
@@ -212,21 +213,21 @@ describe('savePretrained / fromPretrained', () => {
     const rewrite = (tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Uint8Array }>) => {
       saveShardedCheckpoint(tensors, dir, { metadata: { format: 'pt' } });
     };
-    const before = tf.memory().numTensors;
-    const { ['blocks.1.bias']: _dropped, ...missing } = all as Record<string, { dtype: 'F32'; shape: number[]; data: Uint8Array }>;
-    rewrite({ ...missing, extra: { dtype: 'F32', shape: [1], data: new Uint8Array(4) } });
-    await expect(PretrainedTestNet.fromPretrained(dir)).rejects.toThrow(/missing weights "blocks\.1\.bias"; unexpected weights "extra"/);
-    const typed = all as Record<string, { dtype: 'F32'; shape: number[]; data: Uint8Array }>;
-    rewrite({ ...typed, 'norm.weight': { dtype: 'F32', shape: [2, 4], data: typed['norm.weight']!.data } });
-    await expect(PretrainedTestNet.fromPretrained(dir)).rejects.toThrow(/Weight "norm\.weight" has shape \[2, 4\] in the checkpoint, but the model expects \[8\]/);
-    rewrite({ ...typed, 'blocks.0.weight': { dtype: 'F32', shape: [4, 16], data: typed['blocks.0.weight']!.data } });
-    // On cpu a Linear keeps PyTorch's [out, in] itself (no conversion); elsewhere [in, out], converted from PyTorch's.
-    await expect(PretrainedTestNet.fromPretrained(dir)).rejects.toThrow(
-      preferredLinearLayout() === 'out_in'
-        ? /Weight "blocks\.0\.weight" has shape \[4, 16\] in the checkpoint, but the model expects \[8, 8\]/
-        : /Weight "blocks\.0\.weight" has shape \[4, 16\] in the checkpoint, which does not convert/,
-    );
-    expect(tf.memory().numTensors).toBe(before);
+    await expectNoLeaks(async () => {
+      const { ['blocks.1.bias']: _dropped, ...missing } = all as Record<string, { dtype: 'F32'; shape: number[]; data: Uint8Array }>;
+      rewrite({ ...missing, extra: { dtype: 'F32', shape: [1], data: new Uint8Array(4) } });
+      await expect(PretrainedTestNet.fromPretrained(dir)).rejects.toThrow(/missing weights "blocks\.1\.bias"; unexpected weights "extra"/);
+      const typed = all as Record<string, { dtype: 'F32'; shape: number[]; data: Uint8Array }>;
+      rewrite({ ...typed, 'norm.weight': { dtype: 'F32', shape: [2, 4], data: typed['norm.weight']!.data } });
+      await expect(PretrainedTestNet.fromPretrained(dir)).rejects.toThrow(/Weight "norm\.weight" has shape \[2, 4\] in the checkpoint, but the model expects \[8\]/);
+      rewrite({ ...typed, 'blocks.0.weight': { dtype: 'F32', shape: [4, 16], data: typed['blocks.0.weight']!.data } });
+      // On cpu a Linear keeps PyTorch's [out, in] itself (no conversion); elsewhere [in, out], converted from PyTorch's.
+      await expect(PretrainedTestNet.fromPretrained(dir)).rejects.toThrow(
+        preferredLinearLayout() === 'out_in'
+          ? /Weight "blocks\.0\.weight" has shape \[4, 16\] in the checkpoint, but the model expects \[8, 8\]/
+          : /Weight "blocks\.0\.weight" has shape \[4, 16\] in the checkpoint, which does not convert/,
+      );
+    });
     original.dispose();
   });
 

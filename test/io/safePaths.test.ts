@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isPlainFileName, MemhooksError, resolveFileInside } from '../../src/index.js';
+import { isPlainFileName, resolveFileInside } from '../../src/io/safePaths.js';
+import { type MemhooksError } from '../../src/index.js';
 
 describe('resolveFileInside', () => {
   const dir = mkdtempSync(join(tmpdir(), 'memhooks-paths-'));

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MemhooksError, SafetensorsFile, saveSafetensors, saveSafetensorsSync, writeFileAtomicSync } from '../../src/index.js';
+import { MemhooksError, SafetensorsFile, saveSafetensors, saveSafetensorsSync } from '../../src/index.js';
+import { writeFileAtomicSync } from '../../src/io/atomicWrite.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 
 const bytesOf = (a: Float32Array | Int32Array | Uint8Array) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
@@ -97,27 +99,27 @@ describe('safetensors', () => {
           big: { dtype: 'I64', shape: [1], data: bytesOf(new Uint8Array(new BigInt64Array([2n ** 40n]).buffer)) },
           b: { dtype: 'BOOL', shape: [2], data: new Uint8Array([1, 0]) },
         });
-        const before = tf.memory().numTensors;
         const file = SafetensorsFile.open(p);
-        const read = async (n: string) => {
-          const t = file.read(n);
-          const v = [...(await t.data())];
-          t.dispose();
-          return v;
-        };
-        expect(await read('f16')).toEqual([1, -2, 2 ** -24, Infinity]);
-        expect(await read('bf16')).toEqual([1, 3.140625]);
-        const e4 = await read('e4');
-        expect(e4.slice(0, 3)).toEqual([1, 448, 2 ** -9]);
-        expect(e4[3]).toBeNaN();
-        expect(await read('e5')).toEqual([1, Infinity, 2 ** -16]);
-        expect(await read('i64')).toEqual([-5, 2147483647]);
-        expect(() => file.read('big')).toThrow(/outside int32/);
-        const b = file.read('b');
-        expect(b.dtype).toBe('bool');
-        b.dispose();
-        file.close();
-        expect(tf.memory().numTensors).toBe(before);
+        await expectNoLeaks(async () => {
+          const read = async (n: string) => {
+            const t = file.read(n);
+            const v = [...(await t.data())];
+            t.dispose();
+            return v;
+          };
+          expect(await read('f16')).toEqual([1, -2, 2 ** -24, Infinity]);
+          expect(await read('bf16')).toEqual([1, 3.140625]);
+          const e4 = await read('e4');
+          expect(e4.slice(0, 3)).toEqual([1, 448, 2 ** -9]);
+          expect(e4[3]).toBeNaN();
+          expect(await read('e5')).toEqual([1, Infinity, 2 ** -16]);
+          expect(await read('i64')).toEqual([-5, 2147483647]);
+          expect(() => file.read('big')).toThrow(/outside int32/);
+          const b = file.read('b');
+          expect(b.dtype).toBe('bool');
+          b.dispose();
+          file.close();
+        });
         expect(() => file.read('f16')).toThrow(/has been closed/);
       });
 

@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SafetensorsFile, saveSafetensorsSync, type SafetensorsEntry } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 
 /**
  * Both directions against test/fixtures/safetensors/make_fixtures.py, an independent implementation of the
@@ -77,23 +77,23 @@ describe('safetensors cross-check against an independent Python implementation',
           tensors: Record<string, Expected & { hex: string }>;
         };
         const file = SafetensorsFile.open(join(FIXTURES, 'python_written.safetensors'));
-        const before = tf.memory().numTensors;
-        try {
-          expect({ ...file.metadata() }).toEqual(expected.metadata);
-          expect(file.keys()).toEqual(Object.keys(expected.tensors));
-          for (const [name, e] of Object.entries(expected.tensors)) {
-            expect(file.info(name)).toMatchObject({ dtype: e.dtype, shape: e.shape });
-            expect(Buffer.from(file.readBytes(name)).toString('hex')).toBe(e.hex);
-            const t = file.read(name);
-            expect(t.shape).toEqual(e.shape);
-            const values = [...(await t.data())].map(Number);
-            t.dispose();
-            expect(values).toEqual(e.values.map(num));
+        await expectNoLeaks(async () => {
+          try {
+            expect({ ...file.metadata() }).toEqual(expected.metadata);
+            expect(file.keys()).toEqual(Object.keys(expected.tensors));
+            for (const [name, e] of Object.entries(expected.tensors)) {
+              expect(file.info(name)).toMatchObject({ dtype: e.dtype, shape: e.shape });
+              expect(Buffer.from(file.readBytes(name)).toString('hex')).toBe(e.hex);
+              const t = file.read(name);
+              expect(t.shape).toEqual(e.shape);
+              const values = [...(await t.data())].map(Number);
+              t.dispose();
+              expect(values).toEqual(e.values.map(num));
+            }
+          } finally {
+            file.close();
           }
-        } finally {
-          file.close();
-        }
-        expect(tf.memory().numTensors).toBe(before);
+        });
       });
 
       it('agrees with Python on every value of the memhooks-written file', async () => {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Conv2d, GroupNorm, Linear, Module, module, SafetensorsFile } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 
 /**
  * test/fixtures/torch-tiny was written by PyTorch 2.13 (make_torch_tiny.py): a diffusers-style module with
@@ -49,25 +50,25 @@ describe('PyTorch layouts at the checkpoint boundary', () => {
   for (const backend of BACKENDS) {
     it(`reproduces PyTorch's forward output from a PyTorch-written checkpoint on ${backend} (within ${TOLERANCE})`, async () => {
       await useBackend(backend);
-      const before = tf.memory().numTensors;
-      const model = await TorchTinyNet.fromPretrained(FIXTURE);
-      // Device layouts: Linear [in, out] ([out, in], PyTorch's, on cpu), convs HWIO (grouped: [kh, kw, in/groups, out]).
-      expect(model.proj_out.weight.shape).toEqual(backend === 'cpu' ? [4, 8] : [8, 4]);
-      expect(model.conv_in.weight.shape).toEqual([3, 3, 3, 8]);
-      expect(model.conv_down.weight.shape).toEqual([3, 3, 4, 8]);
-      // torch computes NCHW; ours NHWC: transpose the input, compare the NHWC output.
-      const x = tf.tidy(() => tf.transpose(tf.tensor4d(io.input_nchw, io.input_nchw_shape), [0, 2, 3, 1]));
-      const y = model.forward(x as tf.Tensor4D);
-      expect(y.shape).toEqual(io.output_nhwc_shape);
-      const got = await y.data();
-      let maxDiff = 0;
-      io.output_nhwc.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - got[i]!))));
-      expect(maxDiff).toBeLessThanOrEqual(TOLERANCE);
-      // A wrong layout (e.g. Linear used as [out, in] reshaped) would be off by far more than the tolerance.
-      expect(Math.max(...io.output_nhwc.map(Math.abs))).toBeGreaterThan(100 * TOLERANCE);
-      tf.dispose([x, y]);
-      model.dispose();
-      expect(tf.memory().numTensors).toBe(before);
+      await expectNoLeaks(async () => {
+        const model = await TorchTinyNet.fromPretrained(FIXTURE);
+        // Device layouts: Linear [in, out] ([out, in], PyTorch's, on cpu), convs HWIO (grouped: [kh, kw, in/groups, out]).
+        expect(model.proj_out.weight.shape).toEqual(backend === 'cpu' ? [4, 8] : [8, 4]);
+        expect(model.conv_in.weight.shape).toEqual([3, 3, 3, 8]);
+        expect(model.conv_down.weight.shape).toEqual([3, 3, 4, 8]);
+        // torch computes NCHW; ours NHWC: transpose the input, compare the NHWC output.
+        const x = tf.tidy(() => tf.transpose(tf.tensor4d(io.input_nchw, io.input_nchw_shape), [0, 2, 3, 1]));
+        const y = model.forward(x as tf.Tensor4D);
+        expect(y.shape).toEqual(io.output_nhwc_shape);
+        const got = await y.data();
+        let maxDiff = 0;
+        io.output_nhwc.forEach((v, i) => (maxDiff = Math.max(maxDiff, Math.abs(v - got[i]!))));
+        expect(maxDiff).toBeLessThanOrEqual(TOLERANCE);
+        // A wrong layout (e.g. Linear used as [out, in] reshaped) would be off by far more than the tolerance.
+        expect(Math.max(...io.output_nhwc.map(Math.abs))).toBeGreaterThan(100 * TOLERANCE);
+        tf.dispose([x, y]);
+        model.dispose();
+      });
     });
   }
 

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { memory, MemhooksError, Parameter, ParameterNotResidentError } from '../../src/index.js';
+import { memory, type MemhooksError, Parameter, ParameterNotResidentError } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 
 /** Float32 bit patterns that a lossy path would change: NaN payloads, −0, denormals, ±inf, extremes. */
 function trickyFloats(): Float32Array {
@@ -225,15 +226,15 @@ describe.each(BACKENDS)('Parameter host copies on %s', (backend) => {
     const p = Parameter.fromHost(values, [values.length]);
     const host = p.hostData();
     const hostBytes = memory.stats().hostBytes;
-    const before = tf.memory().numTensors;
-    p.toDevice({ keepHostCopy: true });
-    expect(p.hasHostCopy).toBe(true);
-    expect(memory.stats().hostBytes).toBe(hostBytes);
-    expect(bitsOf(p.read().dataSync() as Float32Array)).toEqual(bitsOf(values));
-    p.toHost();
-    // No readback: the very array kept at onload is the host copy again.
-    expect(p.hostData()).toBe(host);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaks(() => {
+      p.toDevice({ keepHostCopy: true });
+      expect(p.hasHostCopy).toBe(true);
+      expect(memory.stats().hostBytes).toBe(hostBytes);
+      expect(bitsOf(p.read().dataSync() as Float32Array)).toEqual(bitsOf(values));
+      p.toHost();
+      // No readback: the very array kept at onload is the host copy again.
+      expect(p.hostData()).toBe(host);
+    });
     p.toDevice();
     expect(p.hasHostCopy).toBe(false);
     expect(memory.stats().hostBytes).toBe(hostBytes - values.byteLength);

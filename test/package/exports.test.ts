@@ -3,6 +3,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as source from '../../src/index.js';
+import * as pluginSource from '../../src/plugin.js';
+import * as zooSource from '../../src/zoo.js';
 
 /**
  * What a user installs is the build, not the sources the other tests import: check that the package's own
@@ -21,14 +23,38 @@ describe('the built package', () => {
     expect(built).toBe(true);
   });
 
-  it('exports the same names from ESM and CommonJS as the sources do', () => {
-    const names = (code: string): string[] => JSON.parse(node(code.startsWith('import') ? ['--input-type=module', '-e', code] : ['-e', code]));
-    const cjs = names(`console.log(JSON.stringify(Object.keys(require('memhooks')).filter((k) => k !== '__esModule').sort()))`);
-    const esm = names(`import * as m from 'memhooks'; console.log(JSON.stringify(Object.keys(m).filter((k) => k !== 'default').sort()))`);
-    const expected = Object.keys(source).sort();
+  const names = (code: string): string[] => JSON.parse(node(code.startsWith('import') ? ['--input-type=module', '-e', code] : ['-e', code]));
+  const entries = [
+    { specifier: 'memhooks', source: source as object },
+    { specifier: 'memhooks/plugin', source: pluginSource as object },
+    { specifier: 'memhooks/zoo', source: zooSource as object },
+  ];
+
+  it.each(entries)('exports the same names from $specifier, ESM and CommonJS, as its source entry does', ({ specifier, source: entry }) => {
+    const cjs = names(`console.log(JSON.stringify(Object.keys(require('${specifier}')).filter((k) => k !== '__esModule').sort()))`);
+    const esm = names(`import * as m from '${specifier}'; console.log(JSON.stringify(Object.keys(m).filter((k) => k !== 'default').sort()))`);
+    const expected = Object.keys(entry).sort();
+    expect(expected.length).toBeGreaterThan(0);
     expect(cjs).toEqual(expected);
     expect(esm).toEqual(expected);
-    expect(expected).toEqual(expect.arrayContaining(['Module', 'Parameter', 'HookRegistry', 'ModelHook', 'memory', 'module', 'strategy', 'applyStrategy', 'wrapLayersModel', 'parseSize']));
+  });
+
+  it('splits the API by reader: the user API at the root, plugin authors and the zoo on their subpaths, internals nowhere', () => {
+    const root = Object.keys(source);
+    const plugin = Object.keys(pluginSource);
+    const zoo = Object.keys(zooSource);
+    expect(root).toEqual(expect.arrayContaining(['Module', 'Parameter', 'HookRegistry', 'ModelHook', 'memory', 'module', 'strategy', 'applyStrategy', 'wrapLayersModel', 'parseSize']));
+    expect(plugin).toEqual(expect.arrayContaining(['Strategy', 'strategy', 'registerStrategy', 'applyStrategy', 'ModelHook', 'HookRegistry', 'emitEvent', 'events', 'assertDeviceBudget', 'container', 'createContainer']));
+    expect(zoo).toEqual(expect.arrayContaining(['loadPretrained', 'fetchPretrained', 'PRETRAINED_MODELS', 'DiffusionPipeline', 'createDiffusionComponents']));
+    // The zoo is only on its subpath; the plugin-only names are not at the root.
+    expect(root.filter((n) => zoo.includes(n))).toEqual([]);
+    expect(root).not.toContain('Strategy');
+    expect(root).not.toContain('emitEvent');
+    // Internals named in issue #23: codecs, device-map internals, shard helpers, the mutable backend set, file helpers.
+    const internals = ['decodeBits', 'viewPacked', 'FORMATS', 'DECODE_WORKER_SOURCE', 'entryFor', 'validateDeviceMap', 'cleanDeviceMap', 'planShards', 'shardFileName', 'EARLY_UPLOAD_BACKENDS', 'writeFileAtomic', 'writeFileAtomicSync', 'resolveFileInside'];
+    for (const list of [root, plugin, zoo]) expect(list.filter((n) => internals.includes(n))).toEqual([]);
+    // The budget check is a plugin function, not part of the user's memory object's type (it stays callable there for the other build).
+    expect(typeof pluginSource.assertDeviceBudget).toBe('function');
   });
 
   it('runs a hooked module from the CommonJS build', () => {

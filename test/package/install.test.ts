@@ -49,14 +49,22 @@ function writeSafetensors(file: string, values: number): void {
   writeFileSync(file, Buffer.concat([length, header, data, data]));
 }
 
+/** A package's own CLI (its package.json "bin"), run with this Node. */
+function devTool(pkg: string, args: string[]): Run {
+  const dir = join(root, 'node_modules', ...pkg.split('/'));
+  const { bin } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+  return run(process.execPath, [join(dir, Object.values(bin)[0]!), ...args], root);
+}
+
 let install: Run;
+let tarball: string;
 beforeAll(() => {
   const packed = join(scratch, 'pack');
   mkdirSync(packed);
   mkdirSync(app);
   // dist/ is already built: pack it as it is, without prepack's rebuild.
   execFileSync(npm, ['pack', '--ignore-scripts', '--silent', '--pack-destination', packed], { cwd: root, stdio: 'pipe' });
-  const tarball = join(packed, readdirSync(packed).find((f) => f.endsWith('.tgz'))!);
+  tarball = join(packed, readdirSync(packed).find((f) => f.endsWith('.tgz'))!);
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'empty-app', version: '1.0.0', private: true }, null, 2));
   const args = readmeInstallArgs().map((a) => (a === 'memhooks' ? tarball : a));
   install = run(npm, ['install', ...args, '--prefer-offline', '--no-audit', '--no-fund']);
@@ -111,22 +119,49 @@ describe('the packed package, installed with the README Install line into an emp
     expect(r.err).toMatch(/^memhooks: The layers benchmark needs the package @tensorflow\/tfjs-layers \(an optional peer of memhooks\), which is not installed\. Install it: npm install @tensorflow\/tfjs-layers@/);
   });
 
-  it('type-checks a strict consumer against the shipped declarations, ESM and CommonJS, without skipLibCheck', () => {
-    const consumer = (from: string): string =>
-      [
-        `import * as tf from '@tensorflow/tfjs-core';`,
-        `import { Attention, JointAttention, Module, loadPretrained, wrapLayersModel, type TfjsLayersModel } from '${from}';`,
-        `export async function use(): Promise<Module> {`,
-        `  const attention: Attention = new JointAttention(8, { heads: 2, dimHead: 4 });`,
-        `  const [x, context] = new JointAttention(8, { heads: 2, dimHead: 4 }).forward(tf.zeros([1, 2, 8]), tf.zeros([1, 3, 8]));`,
-        `  const model: TfjsLayersModel = await loadPretrained('upscaler-esrgan-2x');`,
-        `  tf.dispose([x!, context!]);`,
-        `  wrapLayersModel(model);`,
-        `  return attention;`,
-        `}`,
-      ].join('\n');
-    writeFileSync(join(app, 'esm.mts'), consumer('memhooks'));
-    writeFileSync(join(app, 'cjs.cts'), consumer('memhooks'));
+  it('type-checks a strict consumer of every entry point against the shipped declarations, ESM and CommonJS, without skipLibCheck', () => {
+    // A user, a plugin author and a zoo user in one program; each @ts-expect-error line must be an error (what
+    // the entry points keep to themselves), every other line must compile.
+    const consumer = [
+      `import * as tf from '@tensorflow/tfjs-core';`,
+      `import { applyStrategy, Attention, HookRegistry, memory, Module, wrapLayersModel, type TfjsLayersModel } from 'memhooks';`,
+      `import { assertDeviceBudget, ModelHook, Strategy, strategy, type Undo } from 'memhooks/plugin';`,
+      `import { JointAttention, loadPretrained } from 'memhooks/zoo';`,
+      `// @ts-expect-error: codec internals are no part of the root entry.`,
+      `import { decodeBits } from 'memhooks';`,
+      `// @ts-expect-error: the zoo is its own entry point.`,
+      `import { DiffusionPipeline } from 'memhooks';`,
+      `interface CountOptions { onCount: (n: number) => void }`,
+      `declare module 'memhooks' { interface StrategyOptionsMap { 'consumer-count': CountOptions } }`,
+      `class Count extends Strategy<CountOptions> {`,
+      `  override apply(root: Module, options: CountOptions): Undo {`,
+      `    options.onCount(root.parameters().length);`,
+      `    assertDeviceBudget(0, 'nothing');`,
+      `    return { remove: () => {} };`,
+      `  }`,
+      `}`,
+      `export async function use(): Promise<Module> {`,
+      `  strategy('consumer-count')(Count); // @strategy, called as a function (no decorator compiler option needed)`,
+      `  const attention: Attention = new JointAttention(8, { heads: 2, dimHead: 4 });`,
+      `  const [x, context] = new JointAttention(8, { heads: 2, dimHead: 4 }).forward(tf.zeros([1, 2, 8]), tf.zeros([1, 3, 8]));`,
+      `  const model: TfjsLayersModel = await loadPretrained('upscaler-esrgan-2x');`,
+      `  tf.dispose([x!, context!]);`,
+      `  const root = wrapLayersModel(model);`,
+      `  applyStrategy(root, 'consumer-count', { onCount: (n) => n.toFixed(0) });`,
+      `  // @ts-expect-error: a misspelt option of the plugin's own name (the augmentation reached the map).`,
+      `  applyStrategy(root, 'consumer-count', { onCount: () => {}, extra: 1 });`,
+      `  // @ts-expect-error: a built-in's options are typed by its name too (each strategy adds its own map entry).`,
+      `  applyStrategy(root, 'tiling', { tileSize: 64, tileOverlapp: 0.5 });`,
+      `  HookRegistry.checkIfExistsOrInitialize(root).registerHook(new (class extends ModelHook {})(), 'h');`,
+      `  // @ts-expect-error: @internal members are stripped from the declarations.`,
+      `  HookRegistry.get(root)!.entries;`,
+      `  // @ts-expect-error: the budget check is for plugins ('memhooks/plugin'), not on the user's memory object.`,
+      `  memory.assertDeviceBudget(1, 'x');`,
+      `  return attention;`,
+      `}`,
+    ].join('\n');
+    writeFileSync(join(app, 'esm.mts'), consumer);
+    writeFileSync(join(app, 'cjs.cts'), consumer);
     const tsconfig = {
       compilerOptions: {
         strict: true,
@@ -145,6 +180,23 @@ describe('the packed package, installed with the README Install line into an emp
     writeFileSync(join(app, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2));
     const r = run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json']);
     expect(r.out + r.err).toBe('');
+    expect(r.code).toBe(0);
+  }, 120_000);
+});
+
+describe('the packed tarball, as the registry would get it', () => {
+  it('passes publint (exports, files, formats)', () => {
+    const r = devTool('publint', [tarball, '--strict']);
+    expect(r.out + r.err).toContain('All good!');
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  it('passes @arethetypeswrong/cli: ESM, CommonJS and types resolve for every subpath under node10, node16 and bundlers', () => {
+    const r = devTool('@arethetypeswrong/cli', [tarball, '--format', 'json']);
+    const report = JSON.parse(r.out) as { analysis: { entrypoints: Record<string, unknown> }; problems?: Record<string, unknown[]> | unknown[] };
+    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(['.', './package.json', './plugin', './zoo']);
+    // attw lists problems by kind ({} when there is none).
+    expect(Object.values(report.problems ?? {}).flat()).toEqual([]);
     expect(r.code).toBe(0);
   }, 120_000);
 });

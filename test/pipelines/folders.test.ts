@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Linear, MemhooksError, Module, Pipeline } from '../../src/index.js';
+import { Linear, type MemhooksError, Module, Pipeline } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 import { scratchDirs } from '../helpers/scratch.js';
 import { expectBitwise, expectSameWeights, snapshotWeights, tiers } from '../strategies/cpu-offload/models.js';
 import { disposeComponents, TinyEncoder, tinyComponents, TinyPipeline } from './fixtures.js';
@@ -62,29 +63,29 @@ describe.each(BACKENDS)('pipeline folders on %s', (backend) => {
     const pipe = new TinyPipeline(tinyComponents());
     const dir = tmp();
     await pipe.savePretrained(dir);
-    const tensors = tf.memory().numTensors;
-    await expect(OtherPipeline.fromPretrained(dir)).rejects.toThrow(/saved by TinyPipeline, not OtherPipeline/);
-    const stray = new TinyEncoder();
-    await expect(TinyPipeline.fromPretrained(dir, { components: { unet: stray } })).rejects.toThrow(/"unet" is no component of the pipeline saved in/);
-    stray.dispose();
-    // A component folder that is missing.
-    rmSync(join(dir, 'vae'), { recursive: true });
-    await expect(TinyPipeline.fromPretrained(dir)).rejects.toThrow(/Pipeline component "vae" has no folder/);
-    await pipe.savePretrained(dir);
-    // An unknown class, in model_index.json and the component's config alike.
-    const index = JSON.parse(readFileSync(join(dir, 'model_index.json'), 'utf8'));
-    writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ ...index, vae: ['memhooks', 'NoSuchVae'] }));
-    const config = JSON.parse(readFileSync(join(dir, 'vae', 'config.json'), 'utf8'));
-    writeFileSync(join(dir, 'vae', 'config.json'), JSON.stringify({ ...config, _class_name: 'NoSuchVae' }));
-    const err = await TinyPipeline.fromPretrained(dir).catch((e: unknown) => e);
-    expect((err as MemhooksError).code).toBe('UNKNOWN_MODULE_CLASS');
-    expect(String((err as Error).message)).toMatch(/Pipeline component "vae" cannot be built; nothing was loaded\.[\s\S]*"NoSuchVae", which is not registered/);
-    // A component whose weights are corrupt fails after others loaded: they are released.
-    writeFileSync(join(dir, 'model_index.json'), JSON.stringify(index));
-    writeFileSync(join(dir, 'vae', 'config.json'), JSON.stringify(config));
-    writeFileSync(join(dir, 'vae', 'model.safetensors'), 'not a safetensors file');
-    await expect(TinyPipeline.fromPretrained(dir)).rejects.toThrow(/Loading pipeline component "vae" from .* failed; the components loaded before it were released/);
-    expect(tf.memory().numTensors).toBe(tensors);
+    await expectNoLeaks(async () => {
+      await expect(OtherPipeline.fromPretrained(dir)).rejects.toThrow(/saved by TinyPipeline, not OtherPipeline/);
+      const stray = new TinyEncoder();
+      await expect(TinyPipeline.fromPretrained(dir, { components: { unet: stray } })).rejects.toThrow(/"unet" is no component of the pipeline saved in/);
+      stray.dispose();
+      // A component folder that is missing.
+      rmSync(join(dir, 'vae'), { recursive: true });
+      await expect(TinyPipeline.fromPretrained(dir)).rejects.toThrow(/Pipeline component "vae" has no folder/);
+      await pipe.savePretrained(dir);
+      // An unknown class, in model_index.json and the component's config alike.
+      const index = JSON.parse(readFileSync(join(dir, 'model_index.json'), 'utf8'));
+      writeFileSync(join(dir, 'model_index.json'), JSON.stringify({ ...index, vae: ['memhooks', 'NoSuchVae'] }));
+      const config = JSON.parse(readFileSync(join(dir, 'vae', 'config.json'), 'utf8'));
+      writeFileSync(join(dir, 'vae', 'config.json'), JSON.stringify({ ...config, _class_name: 'NoSuchVae' }));
+      const err = await TinyPipeline.fromPretrained(dir).catch((e: unknown) => e);
+      expect((err as MemhooksError).code).toBe('UNKNOWN_MODULE_CLASS');
+      expect(String((err as Error).message)).toMatch(/Pipeline component "vae" cannot be built; nothing was loaded\.[\s\S]*"NoSuchVae", which is not registered/);
+      // A component whose weights are corrupt fails after others loaded: they are released.
+      writeFileSync(join(dir, 'model_index.json'), JSON.stringify(index));
+      writeFileSync(join(dir, 'vae', 'config.json'), JSON.stringify(config));
+      writeFileSync(join(dir, 'vae', 'model.safetensors'), 'not a safetensors file');
+      await expect(TinyPipeline.fromPretrained(dir)).rejects.toThrow(/Loading pipeline component "vae" from .* failed; the components loaded before it were released/);
+    });
     // Saving refuses an undecorated component before writing anything.
     class Plain extends Module {
       lin = new Linear(2, 2);

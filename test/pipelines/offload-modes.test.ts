@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createDiffusionComponents, generateImage, memory, Pipeline, type DiffusionComponents, type DiffusionSizeName } from '../../src/index.js';
+import { createDiffusionComponents, generateImage, type DiffusionComponents, type DiffusionSizeName } from '../../src/zoo.js';
+import { memory, Pipeline } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { expectBitwise } from '../strategies/cpu-offload/models.js';
 

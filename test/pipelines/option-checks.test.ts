@@ -5,6 +5,7 @@ import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { expectSameState, stateOf, type ModuleState } from '../helpers/modelState.js';
 import { expectBitwise } from '../strategies/cpu-offload/models.js';
 import { disposeComponents, tinyComponents, TinyPipeline } from './fixtures.js';
+import { thrown } from '../helpers/thrown.js';
 
 type Options = Record<string, unknown>;
 
@@ -109,14 +110,6 @@ const SETUPS: Array<[string, (p: TinyPipeline) => void]> = [
   ['group offloading', (p) => p.enableGroupOffload({ offloadType: 'leaf_level' })],
 ];
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a refusal, but the call succeeded');
-}
 
 describe.each(BACKENDS)('Pipeline methods check all their options before changing anything, on %s', (backend) => {
   beforeAll(() => useBackend(backend));

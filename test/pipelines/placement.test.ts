@@ -7,6 +7,7 @@ import { HookRegistry, ModelHook, type Module, type NextForward } from '../../sr
 import { assignComponentsToDevices } from '../../src/pipelines/balanced.js';
 import { backendOf } from '../../src/strategies/device-map/backends.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 import { expectBitwise, hookNames, tiers } from '../strategies/cpu-offload/models.js';
 import { disposeComponents, tinyComponents, TinyPipeline } from './fixtures.js';
 
@@ -144,11 +145,11 @@ describe.each(BACKENDS)('balanced placement with %s active', (backend) => {
     expectBitwise(got, want);
     loaded.resetDeviceMap();
     disposeComponents(loaded);
-    const tensors = tf.memory().numTensors;
-    await expect(TinyPipeline.fromPretrained(dir, { deviceMap: 'balanced', maxMemory: { [backend]: 10, host: 10 } })).rejects.toThrow(/fits on no device/);
-    await expect(TinyPipeline.fromPretrained(dir, { deviceMap: 'auto' })).rejects.toThrow(/'auto' splits one model/);
-    await expect(TinyPipeline.fromPretrained(dir, { deviceMap: 'balanced', maxMemory: { nope: 1 } })).rejects.toThrow(/"nope", which is no registered/);
-    expect(tf.memory().numTensors).toBe(tensors);
+    await expectNoLeaks(async () => {
+      await expect(TinyPipeline.fromPretrained(dir, { deviceMap: 'balanced', maxMemory: { [backend]: 10, host: 10 } })).rejects.toThrow(/fits on no device/);
+      await expect(TinyPipeline.fromPretrained(dir, { deviceMap: 'auto' })).rejects.toThrow(/'auto' splits one model/);
+      await expect(TinyPipeline.fromPretrained(dir, { deviceMap: 'balanced', maxMemory: { nope: 1 } })).rejects.toThrow(/"nope", which is no registered/);
+    });
     tf.dispose([x, want, got]);
     disposeComponents(pipe);
   });

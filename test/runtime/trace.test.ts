@@ -13,6 +13,7 @@ import {
   type TraceEvent,
 } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 
 class Block extends Module {
   proj = new Linear(8, 8);
@@ -93,9 +94,7 @@ describe.each(BACKENDS)('memory.trace on %s', (backend) => {
     HookRegistry.checkIfExistsOrInitialize(model.blocks.at(1)).registerHook(new FakeTransfers('blocks.1'), 'fake');
     const hooksBefore = hookNames(model);
     const x = tf.ones([4, 8]);
-    const tensorsBefore = tf.memory().numTensors;
-    const doc = memory.trace(() => model.forward(x), { modules: model });
-    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const doc = expectNoLeaks(() => memory.trace(() => model.forward(x), { modules: model }));
     expect(hookNames(model)).toEqual(hooksBefore);
 
     const slices = checkStructure(doc);
@@ -131,9 +130,7 @@ describe.each(BACKENDS)('memory.trace on %s', (backend) => {
     const model = new Model();
     model.namedModules(); // walked: modules are named by their paths
     const x = tf.ones([4, 8]);
-    const tensorsBefore = tf.memory().numTensors;
-    const doc = memory.trace(() => model.forward(x));
-    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    const doc = expectNoLeaks(() => memory.trace(() => model.forward(x)));
     expect(checkStructure(doc)).toEqual([
       { name: '(root) Model', depth: 0 },
       { name: 'blocks.0', depth: 1 },

@@ -19,6 +19,7 @@ import {
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { expectSameState, stateOf } from '../helpers/modelState.js';
 import { expectBitwise } from './cpu-offload/models.js';
+import { thrown } from '../helpers/thrown.js';
 
 /** Linear blocks in a list (block-level offloading has groups) and an Attention (a processor to keep). */
 class Net extends Module {
@@ -118,14 +119,6 @@ const ENTRY_POINTS: EntryPoint[] = [
   },
 ];
 
-function thrown(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a refusal, but the call succeeded');
-}
 
 describe.each(BACKENDS)('every strategy entry point checks all its options before changing anything, on %s', (backend) => {
   beforeAll(() => useBackend(backend));

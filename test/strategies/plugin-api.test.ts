@@ -4,20 +4,22 @@ import {
   appliedStrategies,
   applyGroupOffloading,
   applyStrategy,
-  createContainer,
-  emitEvent,
   events,
   HookRegistry,
   Linear,
-  memory,
   Module,
   ModuleList,
-  Strategy,
   strategy,
   StrategyConflictError,
   type TransferEvent,
-  type Undo,
 } from '../../src/index.js';
+import { memory } from '../../src/diagnostics/memory.js';
+import {
+  createContainer,
+  emitEvent,
+  Strategy,
+  type Undo,
+} from '../../src/plugin.js';
 import '../../examples/docs/plugins-jit-offload.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 

@@ -26,7 +26,7 @@ function consumerDiagnostics(experimentalDecorators: boolean): string[] {
     typeRoots: [resolve(repo, 'node_modules/@types')],
     experimentalDecorators,
     emitDecoratorMetadata: experimentalDecorators,
-    paths: { memhooks: [resolve(repo, 'src/index.ts')] },
+    paths: { memhooks: [resolve(repo, 'src/index.ts')], 'memhooks/plugin': [resolve(repo, 'src/plugin.ts')] },
   });
   // Only the consumer's own files: the package's sources are type-checked by the project's tsc.
   return ts

@@ -3,18 +3,16 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyStrategy,
   appliedStrategies,
-  createContainer,
   HookRegistry,
   MemhooksError,
   ModelHook,
   Module,
   ModuleList,
   registerStrategy,
-  Strategy,
   strategy,
   StrategyConflictError,
-  type Undo,
 } from '../../src/index.js';
+import { createContainer, Strategy, type Undo } from '../../src/plugin.js';
 import { DEVICE_BYTES_LOGGER, type DeviceBytesRecord } from '../../examples/docs/plugins-device-bytes-logger.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { Recorder } from '../helpers/modules.js';

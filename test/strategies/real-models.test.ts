@@ -3,8 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { applyGroupOffloading, wrapLayersModel, type GroupOffloadingOptions, type PretrainedName } from '../../src/index.js';
+import { applyGroupOffloading, wrapLayersModel, type GroupOffloadingOptions } from '../../src/index.js';
+import { type PretrainedName } from '../../src/zoo.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 import { loadRealModel } from '../helpers/realModels.js';
 import { sameBits, trackModels } from '../wrap/fixtures.js';
 
@@ -34,20 +36,20 @@ describe.each(BACKENDS)('group offloading on the real models on %s', (backend) =
     const x = tf.randomUniform(shape, 0, name === 'upscaler-esrgan-2x' ? 255 : 1, 'float32', 3);
     const reference = (model.predict(x) as tf.Tensor).dataSync().slice();
     const root = wrapLayersModel(model);
-    const tensors = tf.memory().numTensors;
     // MobileNetV2 predicts take ~1 s on cpu (~30× wasm): there it runs the two streamed configurations only.
     const configs = backend === 'cpu' && name === 'mobilenet-v2-nsfw' ? CONFIGS.slice(3) : CONFIGS;
     for (const [label, options, disk] of configs) {
-      const handle = applyGroupOffloading(root, { ...options, ...(disk ? { offloadToDiskPath: join(scratch, `${name}-${backend}`) } : {}) });
-      expect(root.memoryFootprint().device, label).toBe(0);
-      // Twice: the first forward records the order, the second prefetches along it.
-      for (let i = 0; i < 2; i++) {
-        const out = model.predict(x) as tf.Tensor;
-        expect(sameBits(out.dataSync(), reference), `${label}, call ${i + 1}`).toBe(true);
-        out.dispose();
-      }
-      handle.remove();
-      expect(tf.memory().numTensors, label).toBe(tensors);
+      expectNoLeaks(() => {
+        const handle = applyGroupOffloading(root, { ...options, ...(disk ? { offloadToDiskPath: join(scratch, `${name}-${backend}`) } : {}) });
+        expect(root.memoryFootprint().device, label).toBe(0);
+        // Twice: the first forward records the order, the second prefetches along it.
+        for (let i = 0; i < 2; i++) {
+          const out = model.predict(x) as tf.Tensor;
+          expect(sameBits(out.dataSync(), reference), `${label}, call ${i + 1}`).toBe(true);
+          out.dispose();
+        }
+        handle.remove();
+      }, { label });
     }
     x.dispose();
   });

@@ -18,8 +18,8 @@ import {
   type Module,
   Pipeline,
   setAttentionProcessor,
-  validateDeviceMap,
 } from '../../src/index.js';
+import { validateDeviceMap } from '../../src/strategies/device-map/placement.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 
 /** A real GraphModel (tfjs-converter's format), built in memory: y = relu(x). */

@@ -2,14 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyStrategy,
   appliedStrategies,
-  createContainer,
   Module,
   ModuleList,
-  Strategy,
   strategy,
   StrategyConflictError,
-  type Undo,
 } from '../../src/index.js';
+import { createContainer, Strategy, type Undo } from '../../src/plugin.js';
 import { useBackend } from '../helpers/backends.js';
 import { Recorder } from '../helpers/modules.js';
 

@@ -12,6 +12,7 @@ import {
   type WrappedModel,
 } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { expectNoLeaks } from '../helpers/leaks.js';
 import { loadRealModel } from '../helpers/realModels.js';
 import {
   buildCustomLayerModel,
@@ -120,13 +121,13 @@ describe.each(BACKENDS)('hooks on a wrapped model on %s', (backend) => {
     const model = track(await loadRealModel('mobilenet-v2-nsfw'));
     const root = wrapLayersModel(model);
     const before = model.getWeights().map((w) => w.dataSync().slice());
-    const tensors = tf.memory().numTensors;
     const bytes = memory.stats().deviceBytes;
-    for (const p of root.parameters()) p.toHost();
-    expect(root.memoryFootprint()).toEqual({ device: 0, host: 10_477_844, disk: 0 });
-    expect(bytes - memory.stats().deviceBytes).toBe(10_477_844);
-    for (const p of root.parameters()) p.toDevice();
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      for (const p of root.parameters()) p.toHost();
+      expect(root.memoryFootprint()).toEqual({ device: 0, host: 10_477_844, disk: 0 });
+      expect(bytes - memory.stats().deviceBytes).toBe(10_477_844);
+      for (const p of root.parameters()) p.toDevice();
+    });
     expect(memory.stats().deviceBytes).toBe(bytes);
     const after = model.getWeights();
     expect(after.every((w, i) => sameBits(w.dataSync(), before[i]!))).toBe(true);
@@ -145,11 +146,11 @@ describe.each(BACKENDS)('hooks on a wrapped model on %s', (backend) => {
     const root = wrapLayersModel(model);
     root.getParameter('F_0.kernel').toHost();
     const x = tf.randomUniform([1, 4, 4, 3], 0, 255);
-    const tensors = tf.memory().numTensors;
-    expect(() => model.predict(x)).toThrow(ParameterNotResidentError);
-    expect(() => model.predict(x)).toThrow(/Parameter "F_0\.kernel" \[3, 3, 64, 64\] is on the "host" tier/);
-    expect(() => model.apply(x)).toThrow(ParameterNotResidentError);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      expect(() => model.predict(x)).toThrow(ParameterNotResidentError);
+      expect(() => model.predict(x)).toThrow(/Parameter "F_0\.kernel" \[3, 3, 64, 64\] is on the "host" tier/);
+      expect(() => model.apply(x)).toThrow(ParameterNotResidentError);
+    });
     x.dispose();
   });
 
@@ -174,14 +175,14 @@ describe.each(BACKENDS)('hooks on a wrapped model on %s', (backend) => {
       const offloaded = memory.stats().deviceBytes;
       expect(resident - offloaded).toBe(weightBytes(model));
 
-      const tensors = tf.memory().numTensors;
-      const y = model.predict(x) as tf.Tensor;
-      expectBitwiseEqual(y, ref);
-      expect(hooks.every((h) => h.calls >= 1)).toBe(true);
-      expect(root.memoryFootprint().device).toBe(0);
-      y.dispose();
+      expectNoLeaks(() => {
+        const y = model.predict(x) as tf.Tensor;
+        expectBitwiseEqual(y, ref);
+        expect(hooks.every((h) => h.calls >= 1)).toBe(true);
+        expect(root.memoryFootprint().device).toBe(0);
+        y.dispose();
+      });
       expect(memory.stats().deviceBytes).toBe(offloaded);
-      expect(tf.memory().numTensors).toBe(tensors);
       disposeAll(x, ref);
     });
   });

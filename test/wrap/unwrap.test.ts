@@ -3,15 +3,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyStrategy,
   appliedStrategies,
-  createContainer,
   HookRegistry,
-  Strategy,
   strategy,
   unwrapLayersModel,
   wrapLayersModel,
   type Module,
-  type Undo,
 } from '../../src/index.js';
+import { createContainer, Strategy, type Undo } from '../../src/plugin.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { buildSequentialModel, disposeAll, expectBitwiseEqual, OnloadHook, trackModels, weightedLeaves } from './fixtures.js';
 

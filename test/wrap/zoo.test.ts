@@ -3,7 +3,8 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fetchPretrained, InvalidArgumentError, PRETRAINED_MODELS, PRETRAINED_NAMES, type PretrainedName } from '../../src/index.js';
+import { fetchPretrained, PRETRAINED_MODELS, PRETRAINED_NAMES, type PretrainedName } from '../../src/zoo.js';
+import { InvalidArgumentError } from '../../src/index.js';
 import { MODEL_CACHE_DIR } from '../helpers/realModels.js';
 
 describe('pre-trained model cache', () => {

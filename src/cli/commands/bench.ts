@@ -1,14 +1,15 @@
 /**
  * `memhooks bench [names...]`: runs benchmarks from bench/ on one backend and writes
- * bench/results/<name>.{json,md} (BENCHMARKS.md).
+ * bench/results/<name>.{json,md} (BENCHMARKS.md). The suite is loaded at run time (../benchSuite.ts): it
+ * is a separate entry point, never compiled into the library.
  */
 import type { Command } from 'commander';
 import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
-import { BENCHMARK_NAMES, BENCHMARKS, checksPass, countOf, DEMO_BENCHMARKS, machineInfo, renderMarkdown, writeResults } from '../../../bench/index.js';
-import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../../models/zoo/diffusion/sizes.js';
+import type { BenchSuite } from '../benchSuite.js';
+import { DIFFUSION_SIZE_NAMES, type DiffusionSizeName } from '../../zoo/diffusion/sizes.js';
 import { useBackend } from '../../runtime/backends.js';
 import { checkBackend, CLI_BACKENDS, type CliBackend } from '../choices.js';
 import { progressBar, terminalTable } from '../terminal.js';
@@ -33,7 +34,8 @@ export interface BenchOptions {
   json?: boolean;
 }
 
-export function registerBenchCommand(program: Command, ctx: CommandContext): void {
+export function registerBenchCommand(program: Command, ctx: CommandContext, suite: BenchSuite): void {
+  const { BENCHMARK_NAMES, BENCHMARKS, DEMO_BENCHMARKS } = suite;
   const list = BENCHMARK_NAMES.map((n) => `  ${n.padEnd(16)}${BENCHMARKS[n]!.description}`).join('\n');
   program
     .command('bench')
@@ -47,7 +49,7 @@ export function registerBenchCommand(program: Command, ctx: CommandContext): voi
     .option('--runs <n>', `at most this many measured rounds per variant, after a warm-up; a benchmark may use fewer, and its tables say how many (default: ${BENCH_DEFAULTS.runs}, smoke ${BENCH_DEFAULTS.smokeRuns})`)
     .addHelpText('after', `\nBenchmarks:\n${list}\n\nExamples:\n  memhooks bench                 # the main job: every strategy on the zoo pipeline, on wasm\n  memhooks bench all             # the full suite\n  memhooks bench hooks --backend cpu\n  memhooks bench --smoke         # seconds; CI\n`)
     .action(async (names: string[], opts: Omit<BenchOptions, 'names'>) => {
-      ctx.setExitCode(await runBench({ names, ...opts }, ctx));
+      ctx.setExitCode(await runBench({ names, ...opts }, ctx, suite));
     });
 }
 
@@ -62,7 +64,8 @@ interface ValidatedOptions {
 }
 
 /** Checks everything before running anything; throws UsageError (exit 2) with the valid choices. */
-export function validateBenchOptions(options: BenchOptions): ValidatedOptions {
+export function validateBenchOptions(options: BenchOptions, suite: BenchSuite): ValidatedOptions {
+  const { BENCHMARK_NAMES, BENCHMARKS, DEMO_BENCHMARKS } = suite;
   const requested = options.names.length === 0 ? [...DEMO_BENCHMARKS] : options.names;
   const names = requested.includes('all') ? [...BENCHMARK_NAMES] : [...new Set(requested)];
   for (const name of names) {
@@ -81,11 +84,11 @@ export function validateBenchOptions(options: BenchOptions): ValidatedOptions {
   return { names, smoke: options.smoke === true, backend, out: options.out, runs, size: size as DiffusionSizeName, json: options.json === true };
 }
 
-export async function runBench(options: BenchOptions, ctx: CommandContext): Promise<number> {
+export async function runBench(options: BenchOptions, ctx: CommandContext, suite: BenchSuite): Promise<number> {
   const { io } = ctx;
-  const opts = validateBenchOptions(options);
+  const opts = validateBenchOptions(options, suite);
   // Optional peers are loaded now, so that a missing one stops the run before minutes of measuring.
-  for (const name of opts.names) await BENCHMARKS[name]!.prepare?.();
+  for (const name of opts.names) await suite.BENCHMARKS[name]!.prepare?.();
   if (!opts.smoke && opts.runs < 5) io.err(`memhooks bench: warning: ${opts.runs} rounds; BENCHMARKS.md asks for at least 5.\n`);
   // Smoke runs are not measurements: they never overwrite bench/results unless --out says so; without it,
   // their files go to a temporary directory that is removed at the end.
@@ -93,7 +96,7 @@ export async function runBench(options: BenchOptions, ctx: CommandContext): Prom
   const out = opts.out ?? scratch ?? BENCH_DEFAULTS.out;
   try {
     await assertWritableDirectory(out);
-    return await runAll(opts, out, ctx);
+    return await runAll(opts, out, ctx, suite);
   } finally {
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   }
@@ -110,8 +113,9 @@ async function assertWritableDirectory(dir: string): Promise<void> {
   }
 }
 
-async function runAll(opts: ValidatedOptions, out: string, ctx: CommandContext): Promise<number> {
+async function runAll(opts: ValidatedOptions, out: string, ctx: CommandContext, suite: BenchSuite): Promise<number> {
   const { io } = ctx;
+  const { BENCHMARKS, checksPass, countOf, machineInfo, renderMarkdown, writeResults } = suite;
   // With --json, stdout carries only the JSON document; progress and tables go to stderr.
   const say = opts.json ? io.err : io.out;
   await useBackend(opts.backend);

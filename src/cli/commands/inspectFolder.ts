@@ -6,10 +6,10 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
-import { CONFIG_NAME, readConfig, resolveModuleClass } from '../../io/checkpoints/config.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
+import { CONFIG_NAME, readConfig, resolveModuleClass } from '../../loading/config.js';
 import { describeCheckpoint, findWeightsName, type CheckpointSummary } from '../../io/checkpoints/describeCheckpoint.js';
-import { fromPretrained } from '../../io/checkpoints/fromPretrained.js';
+import { fromPretrained } from '../../loading/fromPretrained.js';
 import type { Module } from '../../models/Module.js';
 import { MODEL_INDEX_NAME, readModelIndex } from '../../pipelines/folders.js';
 

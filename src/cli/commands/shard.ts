@@ -10,7 +10,7 @@ import { openCheckpoint } from '../../io/checkpoints/openCheckpoint.js';
 import type { LazyEntry } from '../../io/safetensors/write.js';
 import { SafetensorsFile } from '../../io/safetensors/SafetensorsFile.js';
 import { isWritableDtype } from '../../io/safetensors/dtypes.js';
-import { formatBytes } from '../../runtime/format.js';
+import { formatBytes } from '../../base/format.js';
 import { parseSize } from '../../runtime/size.js';
 import { EXIT, UsageError, type CommandContext } from '../io.js';
 

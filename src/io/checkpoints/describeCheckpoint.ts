@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
-import { formatBytes } from '../../runtime/format.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
+import { formatBytes } from '../../base/format.js';
 import type { FileDtype } from '../safetensors/dtypes.js';
 import { SafetensorsFile } from '../safetensors/SafetensorsFile.js';
 import { checkpointTensors, openCheckpoint } from './openCheckpoint.js';

@@ -2,6 +2,3 @@ export { saveShardedCheckpoint, type SaveShardedOptions, type SavedCheckpoint, t
 export { loadShardedCheckpoint } from './load.js';
 export { openCheckpoint, checkpointTensors, type Checkpoint, type CheckpointTensor, type OpenCheckpointOptions } from './openCheckpoint.js';
 export { DEFAULT_WEIGHTS_NAME, shardFileName, indexFileName, planShards } from './shards.js';
-export { savePretrained, type SavePretrainedOptions } from './savePretrained.js';
-export { fromPretrained, deviceMapHandleOf, type FromPretrainedOptions } from './fromPretrained.js';
-export { CONFIG_NAME, type ModelConfig } from './config.js';

@@ -1,6 +1,6 @@
 import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { resolveFileInside } from '../safePaths.js';
 import { SafetensorsFile } from '../safetensors/SafetensorsFile.js';
 import type { TensorInfo } from '../safetensors/header.js';

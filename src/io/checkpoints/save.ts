@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../../errors.js';
+import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../../base/errors.js';
 import { parseSize, type Size } from '../../runtime/size.js';
 import { writeFileAtomicSync } from '../atomicWrite.js';
 import { dtypeBytes, isWritableDtype } from '../safetensors/dtypes.js';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { isPlainFileName } from '../safePaths.js';
 
 /** Default file name of a model's weights, as transformers and diffusers use for safetensors. */

@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { decodeBFloat16, decodeFloat16, decodeFloat8E4M3, decodeFloat8E5M2 } from './decode.js';
 import { headerLength, invalidFile, parseHeader, type ParsedHeader, type TensorInfo } from './header.js';
 

@@ -1,4 +1,4 @@
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { dtypeBits, type FileDtype } from './dtypes.js';
 import { JsonNumber, JsonSyntaxError, parseStrictJson, type JsonValue } from './strictJson.js';
 

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { writeFileAtomic, writeFileAtomicSync } from '../atomicWrite.js';
 import { dtypeAlignment, dtypeBytes, isWritableDtype, WRITABLE_DTYPES, type SafetensorsDtype } from './dtypes.js';
 import { MAX_HEADER_BYTES } from './header.js';

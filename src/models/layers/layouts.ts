@@ -1,4 +1,4 @@
-import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../../errors.js';
+import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../../base/errors.js';
 import { Module } from '../Module.js';
 import { Parameter } from '../Parameter.js';
 import { describeModule, describeValue } from '../paths.js';

@@ -1,36 +1,9 @@
 import { Worker } from 'node:worker_threads';
-import { TransferControl } from './protocol.js';
+import type { DecodeJob, ReadJob, TransferControl, WorkerMessage } from './protocol.js';
 import { WORKER_SOURCE } from './workerSource.js';
 
-/** A positioned read of byte ranges of one file into a SharedArrayBuffer, checked against the file's identity. */
-export interface ReadJob {
-  path: string;
-  /** The file's identity when it was written (mtime in whole ms): a file changed since is refused. */
-  size: number;
-  mtimeMs: number;
-  /** Optional: the inode and change time too (every write or utimes changes the ctime). */
-  ino?: number;
-  ctimeMs?: number;
-  /** Triples [fileOffset, length, offsetInBuffer]; the digest covers the ranges in this order. */
-  ranges: number[];
-  buffer: SharedArrayBuffer;
-  /** Compute the sha256 of the bytes read (on the worker, so it overlaps the compute). */
-  hash: boolean;
-  /** Optional: low-precision codes to decode once read, within the same buffer (a disk read of cast weights). */
-  decode?: DecodeItem[];
-}
-
-/**
- * `length` codes of `dtype` at byte `codesAt` of the job's buffer, decoded into `length` float32 values at
- * byte `outAt` of the same buffer (4-aligned). The regions must not overlap.
- */
-export type DecodeItem = [dtype: string, codesAt: number, length: number, outAt: number];
-
-/** Decoding of low-precision codes already in `buffer` (shared staging memory) into float32, on the worker. */
-export interface DecodeJob {
-  buffer: SharedArrayBuffer;
-  items: DecodeItem[];
-}
+// The job shapes live in protocol.ts (the worker reads them too); callers know them from here.
+export type { DecodeItem, DecodeJob, ReadJob } from './protocol.js';
 
 interface Shared {
   worker: Worker | undefined;
@@ -65,13 +38,18 @@ function worker(): Worker {
   return shared.worker;
 }
 
+/** Every message to the worker goes through here, so that only protocol.ts' WorkerMessage shapes are sent. */
+function post(w: Worker, message: WorkerMessage): void {
+  w.postMessage(message);
+}
+
 /** The id under which the running worker knows `buffer`, registering it first if it does not. */
 function idOf(w: Worker, buffer: SharedArrayBuffer): number {
   let id = shared.ids.get(buffer);
   if (id === undefined) {
     id = shared.nextId++;
     shared.ids.set(buffer, id);
-    w.postMessage({ op: 'register', id, buffer });
+    post(w, { op: 'register', id, buffer });
   }
   return id;
 }
@@ -98,20 +76,20 @@ export function acquireTransferWorker(): TransferLease {
       const w = worker();
       control.reset();
       const { buffer, ...rest } = job;
-      w.postMessage({ ...rest, op: 'read', buffer: idOf(w, buffer), control: idOf(w, control.buffer) });
+      post(w, { ...rest, op: 'read', buffer: idOf(w, buffer), control: idOf(w, control.buffer) });
       return control;
     },
     decode(job: DecodeJob, control: TransferControl): TransferControl {
       const w = worker();
       control.reset();
-      w.postMessage({ op: 'decode', decode: job.items, buffer: idOf(w, job.buffer), control: idOf(w, control.buffer) });
+      post(w, { op: 'decode', decode: job.items, buffer: idOf(w, job.buffer), control: idOf(w, control.buffer) });
       return control;
     },
     forget(buffer: SharedArrayBuffer): void {
       const id = shared.ids.get(buffer);
       if (id === undefined || shared.worker === undefined) return;
       shared.ids.delete(buffer);
-      shared.worker.postMessage({ op: 'forget', id });
+      post(shared.worker, { op: 'forget', id });
     },
     release(): void {
       if (released) return;

@@ -1,18 +1,90 @@
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 
 /**
  * The control block of one transfer job, shared with the worker: an Int32 status the main thread waits on,
  * the sha256 of the bytes read (hex), and an error message. Layout (bytes): 0 status, 4 error length,
- * 8..72 digest, 72..1096 error text.
+ * 8..72 digest, 72..1096 error text. The worker receives this very object, serialised into its source
+ * (workerSource.ts), so both sides read one layout.
  */
-export const PENDING = 0;
-export const DONE = 1;
-export const FAILED = 2;
-/** The file is not the one recorded (size or mtime differ): the caller reports OFFLOAD_FILE_CHANGED. */
-export const CHANGED = 3;
-const DIGEST_AT = 8;
-const ERROR_AT = 72;
-const CONTROL_BYTES = 1096;
+export const CONTROL = Object.freeze({
+  /** Int32 index of the status word, and the statuses it holds. */
+  STATE: 0,
+  PENDING: 0,
+  DONE: 1,
+  FAILED: 2,
+  /** The file is not the one recorded (size or mtime differ): the caller reports OFFLOAD_FILE_CHANGED. */
+  CHANGED: 3,
+  /** Int32 index of the error text's length in bytes. */
+  ERROR_LENGTH: 1,
+  /** Byte offset and length of the digest (64 hex characters). */
+  DIGEST_AT: 8,
+  DIGEST_BYTES: 64,
+  /** Byte offset and capacity of the error text (UTF-8, cut to fit). */
+  ERROR_AT: 72,
+  ERROR_MAX: 1024,
+} as const);
+/** The shape of CONTROL (numbers, not its literals: a test serialises another layout to see the worker follow it). */
+export type ControlLayout = { readonly [K in keyof typeof CONTROL]: number };
+
+const { PENDING, FAILED, CHANGED } = CONTROL;
+const CONTROL_BYTES = CONTROL.ERROR_AT + CONTROL.ERROR_MAX;
+
+/**
+ * `length` codes of `dtype` at byte `codesAt` of a job's buffer, decoded into `length` float32 values at
+ * byte `outAt` of the same buffer (4-aligned). The regions must not overlap.
+ */
+export type DecodeItem = [dtype: string, codesAt: number, length: number, outAt: number];
+
+/** A positioned read of byte ranges of one file into a SharedArrayBuffer, checked against the file's identity. */
+export interface ReadJob {
+  path: string;
+  /** The file's identity when it was written (mtime in whole ms): a file changed since is refused. */
+  size: number;
+  mtimeMs: number;
+  /** Optional: the inode and change time too (every write or utimes changes the ctime). */
+  ino?: number;
+  ctimeMs?: number;
+  /** Triples [fileOffset, length, offsetInBuffer]; the digest covers the ranges in this order. */
+  ranges: number[];
+  buffer: SharedArrayBuffer;
+  /** Compute the sha256 of the bytes read (on the worker, so it overlaps the compute). */
+  hash: boolean;
+  /** Optional: low-precision codes to decode once read, within the same buffer (a disk read of cast weights). */
+  decode?: DecodeItem[];
+}
+
+/** Decoding of low-precision codes already in `buffer` (shared staging memory) into float32, on the worker. */
+export interface DecodeJob {
+  buffer: SharedArrayBuffer;
+  items: DecodeItem[];
+}
+
+/**
+ * The messages the main thread posts to the worker. Shared memory is registered once per buffer (by id)
+ * and jobs name it by id: a job is then a small plain message, and no SharedArrayBuffer crosses
+ * postMessage per transfer. Each job names its control block by id too.
+ */
+export type WorkerMessage = RegisterMessage | ForgetMessage | ReadMessage | DecodeMessage;
+export interface RegisterMessage {
+  op: 'register';
+  id: number;
+  buffer: SharedArrayBuffer;
+}
+export interface ForgetMessage {
+  op: 'forget';
+  id: number;
+}
+export interface ReadMessage extends Omit<ReadJob, 'buffer'> {
+  op: 'read';
+  buffer: number;
+  control: number;
+}
+export interface DecodeMessage {
+  op: 'decode';
+  decode: DecodeItem[];
+  buffer: number;
+  control: number;
+}
 
 /** How long a wait may last before the worker is presumed dead (a crashed worker never notifies). */
 const STALL_MS = 120_000;
@@ -23,12 +95,12 @@ export class TransferControl {
 
   /** Makes the block ready for another job (only once the previous one is done or was never posted). */
   reset(): void {
-    Atomics.store(this.state, 1, 0);
-    Atomics.store(this.state, 0, PENDING);
+    Atomics.store(this.state, CONTROL.ERROR_LENGTH, 0);
+    Atomics.store(this.state, CONTROL.STATE, PENDING);
   }
 
   get done(): boolean {
-    return Atomics.load(this.state, 0) !== PENDING;
+    return Atomics.load(this.state, CONTROL.STATE) !== PENDING;
   }
 
   /**
@@ -38,20 +110,20 @@ export class TransferControl {
    */
   wait(what: string): number {
     let waited = 0;
-    if (Atomics.load(this.state, 0) === PENDING) {
+    if (Atomics.load(this.state, CONTROL.STATE) === PENDING) {
       const start = performance.now();
-      while (Atomics.load(this.state, 0) === PENDING) {
-        Atomics.wait(this.state, 0, PENDING, 1000);
+      while (Atomics.load(this.state, CONTROL.STATE) === PENDING) {
+        Atomics.wait(this.state, CONTROL.STATE, PENDING, 1000);
         if (performance.now() - start > STALL_MS) {
           throw new MemhooksError(ERROR_CODES.TRANSFER_FAILED, `The transfer worker did not finish ${what} within ${STALL_MS / 1000} s; it may have crashed. Remove and re-apply the strategy.`);
         }
       }
       waited = performance.now() - start;
     }
-    if (Atomics.load(this.state, 0) === CHANGED) {
+    if (Atomics.load(this.state, CONTROL.STATE) === CHANGED) {
       throw new MemhooksError(ERROR_CODES.OFFLOAD_FILE_CHANGED, `The file read for ${what} changed since it was recorded (${this.error()}).`);
     }
-    if (Atomics.load(this.state, 0) === FAILED) {
+    if (Atomics.load(this.state, CONTROL.STATE) === FAILED) {
       throw new MemhooksError(ERROR_CODES.TRANSFER_FAILED, `The transfer worker failed ${what}: ${this.error()}.`);
     }
     return waited;
@@ -59,11 +131,11 @@ export class TransferControl {
 
   /** The sha256 (hex) of the bytes the worker read, once done. */
   digest(): string {
-    return Buffer.from(this.buffer, DIGEST_AT, 64).toString('latin1');
+    return Buffer.from(this.buffer, CONTROL.DIGEST_AT, CONTROL.DIGEST_BYTES).toString('latin1');
   }
 
   private error(): string {
-    const length = new Int32Array(this.buffer)[1]!;
-    return Buffer.from(this.buffer, ERROR_AT, length).toString('utf8');
+    const length = this.state[CONTROL.ERROR_LENGTH]!;
+    return Buffer.from(this.buffer, CONTROL.ERROR_AT, length).toString('utf8');
   }
 }

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 
 /** Slice and block sizes are row counts: integers ≥ 1 (0 would never advance). */
 export function checkRows(value: unknown, name: string, where: string): number {

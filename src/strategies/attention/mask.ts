@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import type { Attention } from '../../models/layers/Attention.js';
 import { formatShape } from '../../models/layers/checks.js';
 import { describeModule } from '../../models/paths.js';

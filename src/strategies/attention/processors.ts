@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { checkOptionKeys } from '../optionKeys.js';
 import { naiveAttentionProcessor, type AttentionProcessor } from '../../models/layers/Attention.js';
 import { checkRows } from './checks.js';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { Attention, type AttentionProcessor } from '../../models/layers/Attention.js';
 import type { Module } from '../../models/Module.js';
 import { describeModule } from '../../models/paths.js';
@@ -7,6 +7,15 @@ import { Strategy, type StrategyHandle, type Undo } from '../Strategy.js';
 import { checkOptionKeys } from '../optionKeys.js';
 import { resolveProcessor, type AttentionProcessorName, type AttentionProcessorOptions } from './processors.js';
 import { ProcessorSetting } from './ProcessorSetting.js';
+import type { OptionsOf } from '../StrategyOptionsMap.js';
+
+// The strategy declares its own entry of the name → options map, so the strategies' base never imports a
+// strategy folder (docs/architecture.md).
+declare module '../StrategyOptionsMap.js' {
+  interface StrategyOptionsMap {
+    attention_processor: OptionsOf<AttentionProcessorStrategy>;
+  }
+}
 
 export const ATTENTION_PROCESSOR = 'attention_processor' as const;
 const FN = 'setAttentionProcessor';

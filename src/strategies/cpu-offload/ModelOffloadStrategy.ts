@@ -1,8 +1,8 @@
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { HookRegistry } from '../../hooks/HookRegistry.js';
 import type { Module } from '../../models/Module.js';
 import { describeModule } from '../../models/paths.js';
-import { MODEL_CPU_OFFLOAD, offloadingConflicts } from '../group-offloading/names.js';
+import { MODEL_CPU_OFFLOAD, offloadingConflicts } from '../shared/offloadingNames.js';
 import { strategy } from '../registry.js';
 import { Strategy, type Undo } from '../Strategy.js';
 import { ModelOffloadHook } from './ModelOffloadHook.js';

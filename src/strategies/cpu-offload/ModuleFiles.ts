@@ -1,13 +1,13 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
-import { diskWriteFailure } from '../../errors/actionable.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
+import { diskWriteFailure } from '../../base/actionable.js';
 import type { HostArray } from '../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../models/Parameter.js';
 import { ledger } from '../../runtime/ledger.js';
 import { memory } from '../../runtime/memory.js';
 import { emit } from '../../runtime/events.js';
-import { bytesOf, checksumOf, codesTensorOf, groupFileName, readGroupSync, writeGroupFile, type GroupFile, type GroupRecord } from '../group-offloading/disk/groupFiles.js';
+import { bytesOf, checksumOf, codesTensorOf, groupFileName, readGroupSync, writeGroupFile, type GroupFile, type GroupRecord } from '../shared/groupFiles.js';
 
 /** One module's own weights in one file. */
 interface Entry {

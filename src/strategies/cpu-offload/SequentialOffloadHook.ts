@@ -3,7 +3,7 @@ import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
 import { describeModule } from '../../models/paths.js';
 import type { ModuleFiles } from './ModuleFiles.js';
-import type { ParameterLeases } from './ParameterLeases.js';
+import type { ParameterLeases } from '../shared/ParameterLeases.js';
 
 /**
  * On every module that owns weights directly (accelerate's AlignDevicesHook with offload=True): uploads the

@@ -1,15 +1,15 @@
 import { HookRegistry, type HookHandle } from '../../hooks/HookRegistry.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
 import { ModuleFiles } from './ModuleFiles.js';
 import { describeModule, describeValue } from '../../models/paths.js';
-import { SEQUENTIAL_OFFLOAD, offloadingConflicts } from '../group-offloading/names.js';
+import { SEQUENTIAL_OFFLOAD, offloadingConflicts } from '../shared/offloadingNames.js';
 import { strategy } from '../registry.js';
 import { Strategy, type Undo } from '../Strategy.js';
 import { checkOptionKeys } from '../optionKeys.js';
 import { resolveExecutionDevice } from './options.js';
-import { ParameterLeases } from './ParameterLeases.js';
+import { ParameterLeases } from '../shared/ParameterLeases.js';
 import { SequentialOffloadHook } from './SequentialOffloadHook.js';
 import { TierSnapshot } from './TierSnapshot.js';
 

@@ -1,5 +1,5 @@
 import type { HostArray } from '../../models/dtypes.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import type { Parameter } from '../../models/Parameter.js';
 import { memory } from '../../runtime/memory.js';
 

@@ -1,9 +1,19 @@
 import type { Module } from '../../models/Module.js';
-import { SEQUENTIAL_OFFLOAD } from '../group-offloading/names.js';
+import { SEQUENTIAL_OFFLOAD } from '../shared/offloadingNames.js';
 import { applyStrategy } from '../registry.js';
 import type { StrategyHandle } from '../Strategy.js';
 import './SequentialOffloadStrategy.js';
 import type { SequentialOffloadOptions } from './SequentialOffloadStrategy.js';
+import type { OptionsOf } from '../StrategyOptionsMap.js';
+import type { SequentialOffloadStrategy } from './SequentialOffloadStrategy.js';
+
+// The strategy declares its own entry of the name → options map, so the strategies' base never imports a
+// strategy folder (docs/architecture.md).
+declare module '../StrategyOptionsMap.js' {
+  interface StrategyOptionsMap {
+    sequential_offload: OptionsOf<SequentialOffloadStrategy>;
+  }
+}
 
 /**
  * Keeps every weight of `module` on the host and onloads each module's own weights just for its forward

@@ -1,13 +1,23 @@
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import type { Module } from '../../models/Module.js';
 import { describeValue } from '../../models/paths.js';
-import { MODEL_CPU_OFFLOAD } from '../group-offloading/names.js';
+import { MODEL_CPU_OFFLOAD } from '../shared/offloadingNames.js';
 import { checkOptionKeys } from '../optionKeys.js';
 import { applyStrategy } from '../registry.js';
 import type { StrategyHandle } from '../Strategy.js';
 import type { ModelOffloadState } from './ModelOffloadState.js';
 import './ModelOffloadStrategy.js';
 import type { ModelOffloadOptions } from './ModelOffloadStrategy.js';
+import type { OptionsOf } from '../StrategyOptionsMap.js';
+import type { ModelOffloadStrategy } from './ModelOffloadStrategy.js';
+
+// The strategy declares its own entry of the name → options map, so the strategies' base never imports a
+// strategy folder (docs/architecture.md).
+declare module '../StrategyOptionsMap.js' {
+  interface StrategyOptionsMap {
+    model_cpu_offload: OptionsOf<ModelOffloadStrategy>;
+  }
+}
 
 /** What cpuOffloadWithHook returns (accelerate's UserCpuOffloadHook): a strategy handle that can also offload. */
 export interface CpuOffloadHandle extends StrategyHandle {

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { HookRegistry, type HookHandle } from '../../hooks/HookRegistry.js';
 import type { Module } from '../../models/Module.js';
 import type { DiskRef, Parameter } from '../../models/Parameter.js';
-import { ParameterLeases } from '../cpu-offload/ParameterLeases.js';
-import { DEVICE_MAP, offloadingConflicts } from '../group-offloading/names.js';
-import { InvalidArgumentError } from '../../errors.js';
-import { wrapDiskWriteFailure } from '../../errors/actionable.js';
+import { ParameterLeases } from '../shared/ParameterLeases.js';
+import { DEVICE_MAP, offloadingConflicts } from '../shared/offloadingNames.js';
+import { InvalidArgumentError } from '../../base/errors.js';
+import { wrapDiskWriteFailure } from '../../base/actionable.js';
 import { describeValue } from '../../models/paths.js';
 import { checkOptionKeys } from '../optionKeys.js';
 import { applyStrategy, strategy } from '../registry.js';
@@ -14,9 +14,18 @@ import { backendOf, moveToBackend, withBackend } from './backends.js';
 import { isComputeDevice } from './devices.js';
 import { BackendHook, DEVICE_MAP_BACKEND_HOOK, DEVICE_MAP_DISK_HOOK, DEVICE_MAP_ONLOAD_HOOK, DiskOnloadHook, HostOnloadHook } from './hooks.js';
 import { removeOffloadFiles, writeOffloadFile } from './disk.js';
-import { setMapInForce } from './mapInForce.js';
+import { setMapInForce } from '../../models/keys/mapInForce.js';
 import { entryFor, validateDeviceMap } from './placement.js';
-import type { Device, DeviceMap } from './types.js';
+import type { Device, DeviceMap } from '../../models/deviceTypes.js';
+import type { OptionsOf } from '../StrategyOptionsMap.js';
+
+// The strategy declares its own entry of the name → options map, so the strategies' base never imports a
+// strategy folder (docs/architecture.md).
+declare module '../StrategyOptionsMap.js' {
+  interface StrategyOptionsMap {
+    device_map: OptionsOf<DeviceMapStrategy>;
+  }
+}
 
 export interface DispatchOptions {
   /** Folder for weights the map puts on 'disk'. */

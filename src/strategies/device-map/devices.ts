@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { parseSize } from '../../runtime/size.js';
 import { defaultMaxMemory } from './maxMemory.js';
-import type { MaxMemory } from './types.js';
+import type { MaxMemory } from '../../models/deviceTypes.js';
 
 /** 'device' or a registered tfjs backend name: tiers where kernels run. */
 export function isComputeDevice(device: string): boolean {

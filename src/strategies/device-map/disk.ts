@@ -6,7 +6,7 @@ import type { HostArray } from '../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../models/Parameter.js';
 import { decodeValues, SafetensorsFile } from '../../io/safetensors/SafetensorsFile.js';
 import { saveSafetensorsSync, type SafetensorsEntry } from '../../io/safetensors/write.js';
-import { codesTensorOf } from '../group-offloading/disk/groupFiles.js';
+import { codesTensorOf } from '../shared/groupFiles.js';
 
 /**
  * A reference to one float32/int32 tensor of a safetensors file, read back on demand (into a fresh array

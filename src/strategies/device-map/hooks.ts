@@ -6,7 +6,7 @@ import type { DiskRef, Parameter } from '../../models/Parameter.js';
 import { emit } from '../../runtime/events.js';
 import { memory } from '../../runtime/memory.js';
 import { describeModule } from '../../models/paths.js';
-import { endUse, type ParameterLeases } from '../cpu-offload/ParameterLeases.js';
+import { endUse, type ParameterLeases } from '../shared/ParameterLeases.js';
 import { switchBackend } from './backends.js';
 
 export const DEVICE_MAP_BACKEND_HOOK = 'device_map_backend';

@@ -1,4 +1,4 @@
-export type { Device, DeviceMap, MaxMemory } from './types.js';
+export type { Device, DeviceMap, MaxMemory } from '../../models/deviceTypes.js';
 export { computeModuleSizes, type ModuleSizeOptions } from './sizes.js';
 export { inferAutoDeviceMap, cleanDeviceMap, type InferDeviceMapOptions } from './infer.js';
 export { getBalancedMemory, type BalancedMemoryOptions } from './balanced.js';

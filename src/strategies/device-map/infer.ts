@@ -1,9 +1,9 @@
 import { assertModule } from '../../models/assertModule.js';
-import { Module } from '../../models/Module.js';
+import { type Module } from '../../models/Module.js';
 import { getModuleOptions } from '../../models/reflection.js';
 import { normalizeMaxMemory } from './devices.js';
 import { computeModuleSizes, type ModuleSizeOptions } from './sizes.js';
-import type { DeviceMap, MaxMemory } from './types.js';
+import type { DeviceMap, MaxMemory } from '../../models/deviceTypes.js';
 
 export interface InferDeviceMapOptions extends ModuleSizeOptions {
   /** Budgets per device; see normalizeMaxMemory for the defaults. */

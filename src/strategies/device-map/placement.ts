@@ -1,9 +1,9 @@
 import { assertModule } from '../../models/assertModule.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import type { Module } from '../../models/Module.js';
 import { assertBackendReady, isBackendName } from './devices.js';
-import type { DeviceMap } from './types.js';
+import type { DeviceMap } from '../../models/deviceTypes.js';
 
 /** The entry of `map` that covers `path`: the longest key equal to it or a dotted prefix of it. */
 export function entryFor(map: DeviceMap, path: string): string | undefined {

@@ -2,7 +2,7 @@ import { assertModule } from '../../models/assertModule.js';
 import { BYTES_PER_ELEMENT, STORAGE_DTYPES, type StorageDtype } from '../../models/dtypes.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 
 export interface ModuleSizeOptions {
   /**

@@ -12,7 +12,7 @@ import { DiskHomes } from './homes.js';
 import type { HostStore } from './stores.js';
 import type { ModuleGroup } from './ModuleGroup.js';
 import { buildGroups } from './grouping.js';
-import { GROUP_OFFLOADING, GROUP_OFFLOADING_HOOK, offloadingConflicts } from './names.js';
+import { GROUP_OFFLOADING, GROUP_OFFLOADING_HOOK, offloadingConflicts } from '../shared/offloadingNames.js';
 import { resolveConfig, type GroupOffloadingOptions } from './options.js';
 
 /**

@@ -8,7 +8,7 @@ import { GroupNorm } from '../../models/layers/GroupNorm.js';
 import { LayerNorm } from '../../models/layers/LayerNorm.js';
 import { Linear } from '../../models/layers/Linear.js';
 import { RMSNorm } from '../../models/layers/RMSNorm.js';
-import { WrappedLayer } from '../../models/wrap/WrappedModules.js';
+import { WrappedLayer } from '../../models/wrapped/WrappedModules.js';
 import { ModuleGroup } from './ModuleGroup.js';
 import type { GroupOffloadingConfig } from './options.js';
 

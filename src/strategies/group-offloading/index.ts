@@ -8,7 +8,7 @@ export {
   DEVICE_MAP,
   OFFLOADING_STRATEGIES,
   offloadingConflicts,
-} from './names.js';
+} from '../shared/offloadingNames.js';
 export { EARLY_UPLOAD_BACKENDS } from './stores.js';
 export { OFFLOAD_TYPES, type OffloadType, type GroupOffloadingOptions, type GroupOffloadingConfig } from './options.js';
 export { DeviceBudgetExceededError, DEFAULT_WASM_DEVICE_BUDGET, WASM_HEAP_CAP } from '../../runtime/budget.js';

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import type { Module } from '../../models/Module.js';
 import { describeModule, describeValue } from '../../models/paths.js';
 import { getModuleOptions } from '../../models/reflection.js';

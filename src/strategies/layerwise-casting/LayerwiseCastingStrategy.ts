@@ -1,9 +1,9 @@
-import { StrategyConflictError } from '../../errors.js';
+import { StrategyConflictError } from '../../base/errors.js';
 import { HookRegistry, type HookHandle } from '../../hooks/HookRegistry.js';
 import type { Module } from '../../models/Module.js';
 import { ancestorsOf, describeModule } from '../../models/paths.js';
 import { memory } from '../../runtime/memory.js';
-import { OFFLOADING_STRATEGIES } from '../group-offloading/names.js';
+import { OFFLOADING_STRATEGIES } from '../shared/offloadingNames.js';
 import { appliedStrategies, strategy } from '../registry.js';
 import { Strategy, type Undo } from '../Strategy.js';
 import { decoderFor } from './decodeSites.js';

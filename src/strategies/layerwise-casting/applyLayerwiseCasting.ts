@@ -4,6 +4,16 @@ import type { StrategyHandle } from '../Strategy.js';
 import './LayerwiseCastingStrategy.js';
 import { LAYERWISE_CASTING } from './names.js';
 import type { LayerwiseCastingOptions } from './options.js';
+import type { OptionsOf } from '../StrategyOptionsMap.js';
+import type { LayerwiseCastingStrategy } from './LayerwiseCastingStrategy.js';
+
+// The strategy declares its own entry of the name → options map, so the strategies' base never imports a
+// strategy folder (docs/architecture.md).
+declare module '../StrategyOptionsMap.js' {
+  interface StrategyOptionsMap {
+    layerwise_casting: OptionsOf<LayerwiseCastingStrategy>;
+  }
+}
 
 /**
  * Stores the weights of every supported leaf (Linear, Conv2d, ConvTranspose2d, Embedding, wrapped Dense /

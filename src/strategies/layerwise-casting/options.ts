@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { isLowPrecisionDtype, LOW_PRECISION_DTYPES, type LowPrecisionDtype } from '../../dtypes/index.js';
 import { Module } from '../../models/Module.js';
 import { describeValue } from '../../models/paths.js';

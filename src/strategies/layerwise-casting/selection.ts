@@ -5,7 +5,7 @@ import { Linear } from '../../models/layers/Linear.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
 import { getModuleOptions } from '../../models/reflection.js';
-import { WrappedLayer } from '../../models/wrap/WrappedModules.js';
+import { WrappedLayer } from '../../models/wrapped/WrappedModules.js';
 import { compilePatterns, type LayerwiseCastingConfig } from './options.js';
 
 /** The leaves whose weights are cast: diffusers' list (convolutions, Linear, Embedding) in memhooks' layers. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ERROR_CODES, MemhooksError } from '../../errors.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { ModelHook, type NextForward } from '../../hooks/ModelHook.js';
 import type { Module } from '../../models/Module.js';
 import { describeModule } from '../../models/paths.js';

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { HookRegistry } from '../../hooks/HookRegistry.js';
 import type { Module } from '../../models/Module.js';
 import { describeModule } from '../../models/paths.js';
@@ -6,6 +6,15 @@ import { checkOptionKeys } from '../optionKeys.js';
 import { applyStrategy, strategy } from '../registry.js';
 import { Strategy, type StrategyHandle, type Undo } from '../Strategy.js';
 import { BATCH_SLICING, BatchSlicingHook } from './BatchSlicingHook.js';
+import type { OptionsOf } from '../StrategyOptionsMap.js';
+
+// The strategy declares its own entry of the name → options map, so the strategies' base never imports a
+// strategy folder (docs/architecture.md).
+declare module '../StrategyOptionsMap.js' {
+  interface StrategyOptionsMap {
+    batch_slicing: OptionsOf<BatchSlicing>;
+  }
+}
 
 export interface BatchSlicingOptions {
   /** Samples per slice (an integer ≥ 1). Default 1: one sample at a time, the least memory. */

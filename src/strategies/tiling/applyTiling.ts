@@ -5,6 +5,15 @@ import { applyStrategy, strategy } from '../registry.js';
 import { Strategy, type StrategyHandle, type Undo } from '../Strategy.js';
 import { resolveTilingOptions, type TilingOptions } from './options.js';
 import { TILING, TilingHook } from './TilingHook.js';
+import type { OptionsOf } from '../StrategyOptionsMap.js';
+
+// The strategy declares its own entry of the name → options map, so the strategies' base never imports a
+// strategy folder (docs/architecture.md).
+declare module '../StrategyOptionsMap.js' {
+  interface StrategyOptionsMap {
+    tiling: OptionsOf<Tiling>;
+  }
+}
 
 @strategy(TILING)
 export class Tiling extends Strategy<TilingOptions> {

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { checkOptionKeys } from '../optionKeys.js';
 
 export interface TilingOptions {

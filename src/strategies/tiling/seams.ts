@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { InvalidArgumentError } from '../../errors.js';
+import { InvalidArgumentError } from '../../base/errors.js';
 import { tileBorders } from './grid.js';
 import { resolveTilingOptions, type TilingOptions } from './options.js';
 

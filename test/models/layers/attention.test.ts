@@ -5,7 +5,7 @@ import {
   type AttentionProcessor,
 } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { denseKernel, expectClose, expectExact, expectNoLeaks, linearWeightShape, rand, randomizeParameters, values } from './helpers.js';
+import { denseKernel, expectClose, expectExact, expectForwardsLeakNothing, linearWeightShape, rand, randomizeParameters, values } from './helpers.js';
 
 /** Per-head attention with explicit slices, an independent route to the same math. */
 function referenceAttention(attn: Attention, x: tf.Tensor, mask?: tf.Tensor): tf.Tensor {
@@ -120,7 +120,7 @@ describe.each(BACKENDS)('Attention on %s', (backend) => {
           for (let c = 0; c < 4; c++) data.push(e.reduce((a, p, j) => a + (p / z) * vs[(b * 6 + j) * 8 + h * 4 + c]!, 0));
         }
     expectClose(y, { data, shape: [2, 3, 8] }, { rtol: 1e-5, atol: 1e-6 });
-    expectNoLeaks(() => tf.tidy(() => naiveAttentionProcessor(attn, q, k, v, { attentionMask: mask })));
+    expectForwardsLeakNothing(() => tf.tidy(() => naiveAttentionProcessor(attn, q, k, v, { attentionMask: mask })));
     tf.dispose([q, k, v, mask, y]);
     attn.dispose();
   });
@@ -150,8 +150,8 @@ describe.each(BACKENDS)('Attention on %s', (backend) => {
     randomizeParameters(attn);
     const x = rand([2, 3, 8]);
     const mask = tf.zeros([3, 3]);
-    expectNoLeaks(() => attn.forward(x));
-    expectNoLeaks(() => attn.forward(x, { attentionMask: mask }));
+    expectForwardsLeakNothing(() => attn.forward(x));
+    expectForwardsLeakNothing(() => attn.forward(x, { attentionMask: mask }));
     tf.dispose([x, mask]);
     attn.dispose();
   });

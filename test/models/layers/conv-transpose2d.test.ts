@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConvTranspose2d, InvalidArgumentError, type ConvTranspose2dOptions } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { expectClose, expectNoLeaks, naiveConvTranspose2d, rand } from './helpers.js';
+import { expectClose, expectForwardsLeakNothing, naiveConvTranspose2d, rand } from './helpers.js';
 
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
@@ -55,7 +55,7 @@ describe.each(BACKENDS)('ConvTranspose2d on %s', (backend) => {
   it('leaks no tensors across forwards', () => {
     const layer = new ConvTranspose2d(2, 2, 3, { stride: 2, padding: 1, outputPadding: 1 });
     const x = rand([1, 3, 3, 2]);
-    expectNoLeaks(() => layer.forward(x as tf.Tensor4D));
+    expectForwardsLeakNothing(() => layer.forward(x as tf.Tensor4D));
     x.dispose();
     layer.dispose();
   });

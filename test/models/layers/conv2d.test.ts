@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Conv2d, InvalidArgumentError, type Conv2dOptions } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { expectClose, expectExact, expectNoLeaks, naiveConv2d, rand } from './helpers.js';
+import { expectClose, expectExact, expectForwardsLeakNothing, naiveConv2d, rand } from './helpers.js';
 
 const pair = (v: number | [number, number] | undefined, d: number): [number, number] =>
   v === undefined ? [d, d] : typeof v === 'number' ? [v, v] : v;
@@ -85,7 +85,7 @@ describe.each(BACKENDS)('Conv2d on %s', (backend) => {
   ] as Array<[string, Conv2dOptions]>)('leaks no tensors (%s)', (_n, opts) => {
     const layer = new Conv2d(2, 4, 3, { padding: 1, ...opts });
     const x = rand([1, 6, 6, 2]);
-    expectNoLeaks(() => layer.forward(x));
+    expectForwardsLeakNothing(() => layer.forward(x));
     x.dispose();
     layer.dispose();
   });

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Dropout, FeedForward, GEGLU, GELU, InvalidArgumentError, Linear, gelu } from '../../../src/index.js';
+import { Dropout, FeedForward, GEGLU, GELU, InvalidArgumentError, type Linear, gelu } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { denseKernel, erf, expectClose, expectNoLeaks, linearWeightShape, rand, values } from './helpers.js';
+import { denseKernel, erf, expectClose, expectForwardsLeakNothing, linearWeightShape, rand, values } from './helpers.js';
 
 const exactGelu = (v: number) => 0.5 * v * (1 + erf(v / Math.SQRT2));
 const tanhGelu = (v: number) => 0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3)));
@@ -122,7 +122,7 @@ describe.each(BACKENDS)('FeedForward and activations on %s', (backend) => {
     for (const activation of ['gelu', 'gelu-approximate', 'geglu'] as const) {
       const ff = new FeedForward(4, { activation });
       const x = rand([2, 4]);
-      expectNoLeaks(() => ff.forward(x));
+      expectForwardsLeakNothing(() => ff.forward(x));
       x.dispose();
       ff.dispose();
     }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { preferredLinearLayout, type Linear, type Module } from '../../../src/index.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 
 /** A random float32 tensor with values in [-1, 1) from a fixed seed. */
 export function rand(shape: number[], seed = 1): tf.Tensor {
@@ -62,10 +63,10 @@ export function expectClose(
 }
 
 /** Runs `forward` three times, disposing each output, and checks that no tensor is left behind. */
-export function expectNoLeaks(forward: () => tf.Tensor | tf.Tensor[]): void {
-  const before = tf.memory().numTensors;
-  for (let i = 0; i < 3; i++) tf.dispose(forward());
-  expect(tf.memory().numTensors).toBe(before);
+export function expectForwardsLeakNothing(forward: () => tf.Tensor | tf.Tensor[]): void {
+  expectNoLeaks(() => {
+    for (let i = 0; i < 3; i++) tf.dispose(forward());
+  });
 }
 
 /** Index of [i0, i1, …] in a row-major array of `shape`. */

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, Linear, Module, module, preferredLinearLayout, withParameterInit } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { denseKernel, expectClose, expectExact, expectNoLeaks, rand, values } from './helpers.js';
+import { denseKernel, expectClose, expectExact, expectForwardsLeakNothing, rand, values } from './helpers.js';
 
 @module()
 class LinearHolder extends Module {
@@ -89,7 +89,7 @@ describe.each(BACKENDS)('Linear on %s', (backend) => {
   it('leaks no tensors across forwards', () => {
     const layer = new Linear(6, 2);
     const x = rand([3, 6]);
-    expectNoLeaks(() => layer.forward(x));
+    expectForwardsLeakNothing(() => layer.forward(x));
     x.dispose();
     layer.dispose();
   });

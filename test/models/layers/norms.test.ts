@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GroupNorm, InvalidArgumentError, LayerNorm, RMSNorm } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
-import { at, expectClose, expectNoLeaks, rand, randomizeParameters, values } from './helpers.js';
+import { at, expectClose, expectForwardsLeakNothing, rand, randomizeParameters, values } from './helpers.js';
 
 /** GroupNorm in float64 loops: per (sample, group) mean and biased variance over H·W·channels-in-group. */
 function naiveGroupNorm(x: tf.Tensor, groups: number, eps: number, weight: number[], bias: number[]) {
@@ -78,7 +78,7 @@ describe.each(BACKENDS)('normalization layers on %s', (backend) => {
     it('leaks no tensors, and rejects NCHW-looking input naming the module', () => {
       const norm = new GroupNorm(2, 4);
       const x = rand([1, 3, 3, 4]);
-      expectNoLeaks(() => norm.forward(x));
+      expectForwardsLeakNothing(() => norm.forward(x));
       const nchw = tf.zeros([1, 4, 3, 3]);
       expect(() => norm.forward(nchw)).toThrowError(InvalidArgumentError);
       expect(() => norm.forward(nchw)).toThrowError(/Module GroupNorm expects its input to have shape \[batch, \.\.\., 4\], got \[1, 4, 3, 3\]/);
@@ -121,7 +121,7 @@ describe.each(BACKENDS)('normalization layers on %s', (backend) => {
     it('leaks no tensors, and rejects a wrong last dimension', () => {
       const norm = new LayerNorm(4);
       const x = rand([2, 4]);
-      expectNoLeaks(() => norm.forward(x));
+      expectForwardsLeakNothing(() => norm.forward(x));
       const bad = tf.zeros([4, 3]);
       expect(() => norm.forward(bad)).toThrowError(InvalidArgumentError);
       expect(() => norm.forward(bad)).toThrowError(/Module LayerNorm expects its input to have shape \[\.\.\., 4\], got \[4, 3\]/);
@@ -157,7 +157,7 @@ describe.each(BACKENDS)('normalization layers on %s', (backend) => {
       const norm = new RMSNorm(4);
       expect(norm.namedParameters().map(([n, p]) => [n, p.shape])).toEqual([['weight', [4]]]);
       const x = rand([2, 4]);
-      expectNoLeaks(() => norm.forward(x));
+      expectForwardsLeakNothing(() => norm.forward(x));
       const bad = tf.zeros([2, 5]);
       expect(() => norm.forward(bad)).toThrowError(/Module RMSNorm expects its input to have shape \[\.\.\., 4\], got \[2, 5\]/);
       tf.dispose([x, bad]);

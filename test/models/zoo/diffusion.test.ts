@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDiffusionComponents, DeviceBudgetExceededError, diffusionParameterCounts, generateImage, memory, withParameterInit, Linear, type DiffusionComponents } from '../../../src/index.js';
+import { createDiffusionComponents, diffusionParameterCounts, generateImage, type DiffusionComponents } from '../../../src/zoo.js';
+import { DeviceBudgetExceededError, memory, withParameterInit, Linear } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 
 function countParameters(c: DiffusionComponents): Record<string, number> {
   const count = (m: { parameters(): { size: number }[] }): number => m.parameters().reduce((n, p) => n + p.size, 0);
@@ -34,9 +36,7 @@ describe('zoo diffusion sizes', () => {
   });
 
   it('host-tier weights stay off the device', () => {
-    const before = tf.memory().numTensors;
-    const c = createDiffusionComponents('tiny', { tier: 'host' });
-    expect(tf.memory().numTensors).toBe(before);
+    const c = expectNoLeaks(() => createDiffusionComponents('tiny', { tier: 'host' }));
     expect(c.denoiser.memoryFootprint().device).toBe(0);
     expect(c.denoiser.memoryFootprint().host).toBeGreaterThan(0);
     disposeComponents(c);
@@ -49,14 +49,14 @@ describe.each(BACKENDS)('zoo diffusion pipeline on %s', (backend) => {
 
   it('generates an image of the right shape, deterministically, without leaks', () => {
     const c = createDiffusionComponents('tiny', { seed: 3 });
-    const before = tf.memory().numTensors;
-    const a = generateImage(c, { steps: 2, latentSize: 8, promptTokens: 8, seed: 1 });
-    const b = generateImage(c, { steps: 2, latentSize: 8, promptTokens: 8, seed: 1 });
-    expect(a.shape).toEqual([1, 16, 16, 3]);
-    expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
-    expect(a.dataSync().every(Number.isFinite)).toBe(true);
-    tf.dispose([a, b]);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaks(() => {
+      const a = generateImage(c, { steps: 2, latentSize: 8, promptTokens: 8, seed: 1 });
+      const b = generateImage(c, { steps: 2, latentSize: 8, promptTokens: 8, seed: 1 });
+      expect(a.shape).toEqual([1, 16, 16, 3]);
+      expect(Array.from(a.dataSync())).toEqual(Array.from(b.dataSync()));
+      expect(a.dataSync().every(Number.isFinite)).toBe(true);
+      tf.dispose([a, b]);
+    });
     disposeComponents(c);
   });
 
@@ -73,19 +73,19 @@ describe.each(BACKENDS)('zoo diffusion pipeline on %s', (backend) => {
   });
 
   it('refuses a resident pipeline past the device budget before making any weight', () => {
-    const before = tf.memory().numTensors;
-    if (backend === 'wasm') {
-      // The default wasm budget (below the 4 GiB heap cap) refuses xl's 4.7 GB of float32 weights.
-      expect(() => createDiffusionComponents('xl')).toThrow(DeviceBudgetExceededError);
-    } else {
-      memory.setDeviceBudget(diffusionParameterCounts('tiny').total * 2);
-      try {
-        expect(() => createDiffusionComponents('tiny')).toThrow(/zoo pipeline "tiny".*tier: 'host'/s);
-      } finally {
-        memory.setDeviceBudget(undefined);
+    expectNoLeaks(() => {
+      if (backend === 'wasm') {
+        // The default wasm budget (below the 4 GiB heap cap) refuses xl's 4.7 GB of float32 weights.
+        expect(() => createDiffusionComponents('xl')).toThrow(DeviceBudgetExceededError);
+      } else {
+        memory.setDeviceBudget(diffusionParameterCounts('tiny').total * 2);
+        try {
+          expect(() => createDiffusionComponents('tiny')).toThrow(/zoo pipeline "tiny".*tier: 'host'/s);
+        } finally {
+          memory.setDeviceBudget(undefined);
+        }
       }
-    }
-    expect(tf.memory().numTensors).toBe(before);
+    });
   });
 
   it('withParameterInit restores the default init after it returns and after it throws', () => {

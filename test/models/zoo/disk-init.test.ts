@@ -7,23 +7,26 @@ import {
   applyGroupOffloading,
   applySequentialOffload,
   cpuOffloadWithHook,
-  createDiffusionComponents,
-  DiffusionPipeline,
-  DIFFUSION_COMPONENT_NAMES,
-  EARLY_UPLOAD_BACKENDS,
-  generateImage,
   Linear,
   memory,
   ModuleList,
   withParameterInit,
-  type DiffusionComponents,
   type GroupOffloadingOptions,
   type Module,
   type Parameter,
 } from '../../../src/index.js';
+import {
+  createDiffusionComponents,
+  DiffusionPipeline,
+  DIFFUSION_COMPONENT_NAMES,
+  generateImage,
+  type DiffusionComponents,
+} from '../../../src/zoo.js';
+import { EARLY_UPLOAD_BACKENDS } from '../../../src/strategies/group-offloading/stores.js';
 import type { DiskRef } from '../../../src/models/Parameter.js';
 import { DiskHomes } from '../../../src/strategies/group-offloading/homes.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 
 const GEN = { steps: 2, latentSize: 8, promptTokens: 8, seed: 1 } as const;
 const roots: string[] = [];
@@ -49,24 +52,24 @@ describe('withParameterInit({ tier: "disk" }) input checks', () => {
   beforeAll(() => useBackend('cpu'));
 
   it('refuses a missing dir, a dir with another tier, an unwritable dir and a zero shard size, building nothing', () => {
-    const tensors = tf.memory().numTensors;
     const host = memory.stats().hostBytes;
-    let built = 0;
-    const build = (): Linear => {
-      built++;
-      return new Linear(4, 4);
-    };
-    expect(() => withParameterInit({ tier: 'disk', seed: 0 }, build)).toThrow(/tier 'disk' needs `dir`/);
-    expect(() => withParameterInit({ tier: 'host', seed: 0, dir: tmp() }, build)).toThrow(/`dir` applies only to tier 'disk'/);
-    expect(() => withParameterInit({ tier: 'device', seed: 0, maxShardSize: '1MB' }, build)).toThrow(/`maxShardSize` applies only to tier 'disk'/);
-    const file = join(tmp(), 'a-file');
-    fs.writeFileSync(file, 'x');
-    expect(() => withParameterInit({ tier: 'disk', seed: 0, dir: file }, build)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED' }));
-    expect(() => withParameterInit({ tier: 'disk', seed: 0, dir: tmp(), maxShardSize: 0 }, build)).toThrow(/maxShardSize/);
-    expect(() => createDiffusionComponents('tiny', { tier: 'disk' })).toThrow(/needs `dir`/);
-    expect(() => createDiffusionComponents('tiny', { tier: 'host', dir: tmp() })).toThrow(/`dir` applies only to tier 'disk'/);
-    expect(built).toBe(0);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      let built = 0;
+      const build = (): Linear => {
+        built++;
+        return new Linear(4, 4);
+      };
+      expect(() => withParameterInit({ tier: 'disk', seed: 0 }, build)).toThrow(/tier 'disk' needs `dir`/);
+      expect(() => withParameterInit({ tier: 'host', seed: 0, dir: tmp() }, build)).toThrow(/`dir` applies only to tier 'disk'/);
+      expect(() => withParameterInit({ tier: 'device', seed: 0, maxShardSize: '1MB' }, build)).toThrow(/`maxShardSize` applies only to tier 'disk'/);
+      const file = join(tmp(), 'a-file');
+      fs.writeFileSync(file, 'x');
+      expect(() => withParameterInit({ tier: 'disk', seed: 0, dir: file }, build)).toThrow(expect.objectContaining({ code: 'WRITE_FAILED' }));
+      expect(() => withParameterInit({ tier: 'disk', seed: 0, dir: tmp(), maxShardSize: 0 }, build)).toThrow(/maxShardSize/);
+      expect(() => createDiffusionComponents('tiny', { tier: 'disk' })).toThrow(/needs `dir`/);
+      expect(() => createDiffusionComponents('tiny', { tier: 'host', dir: tmp() })).toThrow(/`dir` applies only to tier 'disk'/);
+      expect(built).toBe(0);
+    });
     expect(memory.stats().hostBytes).toBe(host);
   });
 
@@ -169,8 +172,8 @@ const CONFIGS: Array<[string, GroupOffloadingOptions, boolean]> = [
 
 describe.each(BACKENDS)('group offloading a pipeline generated on disk, on %s', (backend) => {
   let resident: Buffer;
-  beforeAll(() => {
-    useBackend(backend);
+  beforeAll(async () => {
+    await useBackend(backend);
     const c = createDiffusionComponents('tiny', { seed: 7 });
     resident = image(c);
     dispose(c);
@@ -183,23 +186,24 @@ describe.each(BACKENDS)('group offloading a pipeline generated on disk, on %s', 
 
   it.each(CONFIGS)('%s: bitwise the resident image; remove() puts every weight back on its own file', (_name, options, early) => {
     if (early) EARLY_UPLOAD_BACKENDS.add(backend);
-    const tensors = tf.memory().numTensors;
     const host = memory.stats().hostBytes;
-    const c = createDiffusionComponents('tiny', { tier: 'disk', dir: tmp(), seed: 7 });
-    const refs = new Map<Parameter, DiskRef>(params(c).map((p) => [p, p.diskRef!]));
-    const offloadDir = options.offloadToDiskPath === undefined ? undefined : tmp();
-    const handles = modules(c).map((m, i) =>
-      applyGroupOffloading(m, offloadDir === undefined ? options : { ...options, offloadToDiskPath: join(offloadDir, String(i)) }),
-    );
-    expect(image(c).equals(resident)).toBe(true);
-    // Between forwards nothing is on the device and no weight in host memory: they are on disk (the disk
-    // store's staging slots for useStream are host memory held while it is applied).
-    expect(params(c).every((p) => p.tier === 'disk')).toBe(true);
-    if (offloadDir === undefined || options.useStream !== true) expect(memory.stats().hostBytes).toBe(host);
-    expect(image(c).equals(resident)).toBe(true);
-    for (const h of handles) h.remove();
-    expect(params(c).every((p) => p.tier === 'disk' && p.diskRef === refs.get(p))).toBe(true);
-    expect(tf.memory().numTensors).toBe(tensors);
+    const { c, offloadDir } = expectNoLeaks(() => {
+      const c = createDiffusionComponents('tiny', { tier: 'disk', dir: tmp(), seed: 7 });
+      const refs = new Map<Parameter, DiskRef>(params(c).map((p) => [p, p.diskRef!]));
+      const offloadDir = options.offloadToDiskPath === undefined ? undefined : tmp();
+      const handles = modules(c).map((m, i) =>
+        applyGroupOffloading(m, offloadDir === undefined ? options : { ...options, offloadToDiskPath: join(offloadDir, String(i)) }),
+      );
+      expect(image(c).equals(resident)).toBe(true);
+      // Between forwards nothing is on the device and no weight in host memory: they are on disk (the disk
+      // store's staging slots for useStream are host memory held while it is applied).
+      expect(params(c).every((p) => p.tier === 'disk')).toBe(true);
+      if (offloadDir === undefined || options.useStream !== true) expect(memory.stats().hostBytes).toBe(host);
+      expect(image(c).equals(resident)).toBe(true);
+      for (const h of handles) h.remove();
+      expect(params(c).every((p) => p.tier === 'disk' && p.diskRef === refs.get(p))).toBe(true);
+      return { c, offloadDir };
+    });
     expect(memory.stats().hostBytes).toBe(host);
     if (offloadDir !== undefined) for (const i of [0, 1, 2]) expect(fs.existsSync(join(offloadDir, String(i)))).toBe(false);
     // Still the same model after remove(): onloaded by hand, it gives the resident image.

@@ -15,6 +15,7 @@ import {
   type AttentionProcessor,
 } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { rand } from '../../models/layers/helpers.js';
 
 /** Two attention blocks, so that "every Attention in the tree" is visible. */
@@ -118,9 +119,9 @@ describe.each(BACKENDS)('attention processors on %s', (backend) => {
       expect(new Set([...model.blocks].map((b) => b.processor)).size).toBe(1);
       const out = model.forward(x) as tf.Tensor;
       expectCloseToScale(out, expected);
-      const n0 = tf.memory().numTensors;
-      for (let i = 0; i < 2; i++) (model.forward(x) as tf.Tensor).dispose();
-      expect(tf.memory().numTensors).toBe(n0);
+      expectNoLeaks(() => {
+        for (let i = 0; i < 2; i++) (model.forward(x) as tf.Tensor).dispose();
+      });
       out.dispose();
       handle.remove();
       handle.remove();

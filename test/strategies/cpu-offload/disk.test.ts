@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applySequentialOffload, memory, Module, Parameter } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { scratchDirs } from '../../helpers/scratch.js';
 import { ConvNet, expectBitwise, expectSameWeights, hookNames, snapshotWeights, tiers } from './models.js';
 
@@ -38,27 +39,27 @@ describe.each(BACKENDS)('applySequentialOffload to disk on %s', (backend) => {
     const expected = model.forward(x);
     const weights = snapshotWeights(model);
     const { hostBytes, diskBytes } = memory.stats();
-    const tensors = tf.memory().numTensors;
-    const dir = tmp();
-    const handle = applySequentialOffload(model, { offloadToDiskPath: dir });
-    expect(tiers(model)).toEqual(['disk']);
-    expect(memory.stats().hostBytes).toBe(hostBytes);
-    expect(memory.stats().diskBytes - diskBytes).toBeGreaterThan(model.memoryFootprint().disk);
-    // One file per module that owns weights.
-    expect(readdirSync(dir).length).toBe(model.modules().filter((m) => m.parameters({ recurse: false }).length > 0).length);
-    for (let i = 0; i < 3; i++) {
-      const y = model.forward(x);
-      expectBitwise(y, expected);
-      y.dispose();
-    }
-    expect(tiers(model)).toEqual(['disk']);
-    expect(memory.stats().hostBytes).toBe(hostBytes);
-    handle.remove();
-    expect(existsSync(dir)).toBe(false);
-    expect(memory.stats().diskBytes).toBe(diskBytes);
-    expect(tiers(model)).toEqual(['device']);
-    expect(hookNames(model)).toEqual([]);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      const dir = tmp();
+      const handle = applySequentialOffload(model, { offloadToDiskPath: dir });
+      expect(tiers(model)).toEqual(['disk']);
+      expect(memory.stats().hostBytes).toBe(hostBytes);
+      expect(memory.stats().diskBytes - diskBytes).toBeGreaterThan(model.memoryFootprint().disk);
+      // One file per module that owns weights.
+      expect(readdirSync(dir).length).toBe(model.modules().filter((m) => m.parameters({ recurse: false }).length > 0).length);
+      for (let i = 0; i < 3; i++) {
+        const y = model.forward(x);
+        expectBitwise(y, expected);
+        y.dispose();
+      }
+      expect(tiers(model)).toEqual(['disk']);
+      expect(memory.stats().hostBytes).toBe(hostBytes);
+      handle.remove();
+      expect(existsSync(dir)).toBe(false);
+      expect(memory.stats().diskBytes).toBe(diskBytes);
+      expect(tiers(model)).toEqual(['device']);
+      expect(hookNames(model)).toEqual([]);
+    });
     expectSameWeights(weights, snapshotWeights(model));
     tf.dispose([x, expected]);
     model.dispose();

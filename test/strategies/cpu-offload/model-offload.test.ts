@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { appliedStrategies, cpuOffloadWithHook, events, InvalidArgumentError, memory, type TransferEvent } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { expectBitwise, expectSameWeights, Faulty, hookNames, Mlp, snapshotWeights, tiers } from './models.js';
 
 function collect(kind: 'onload' | 'offload', fn: () => void): string[] {
@@ -69,16 +70,16 @@ describe.each(BACKENDS)('cpuOffloadWithHook on %s', (backend) => {
     const resident = memory.track(() => tf.dispose(b.forward(a.forward(x)))).peakDeviceBytes;
     const ha = cpuOffloadWithHook(a);
     const hb = cpuOffloadWithHook(b, { prevModuleHook: ha });
-    const tensors = tf.memory().numTensors;
-    const offloaded = memory.track(() => tf.tidy(() => b.forward(a.forward(x))).dispose()).peakDeviceBytes;
-    // a is offloaded before b onloads, so the peak loses a's weights; it may keep one activation (a's
-    // output, [1, 8] float32) alive at a different moment than the resident run does.
-    expect(resident - offloaded).toBeGreaterThanOrEqual(a.memoryFootprint().host - 8 * 4);
-    expect(offloaded).toBeGreaterThanOrEqual(b.memoryFootprint().host);
-    hb.offload();
-    for (let i = 0; i < 5; i++) tf.tidy(() => b.forward(a.forward(x))).dispose();
-    hb.offload();
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      const offloaded = memory.track(() => tf.tidy(() => b.forward(a.forward(x))).dispose()).peakDeviceBytes;
+      // a is offloaded before b onloads, so the peak loses a's weights; it may keep one activation (a's
+      // output, [1, 8] float32) alive at a different moment than the resident run does.
+      expect(resident - offloaded).toBeGreaterThanOrEqual(a.memoryFootprint().host - 8 * 4);
+      expect(offloaded).toBeGreaterThanOrEqual(b.memoryFootprint().host);
+      hb.offload();
+      for (let i = 0; i < 5; i++) tf.tidy(() => b.forward(a.forward(x))).dispose();
+      hb.offload();
+    });
     hb.remove();
     ha.remove();
     x.dispose();

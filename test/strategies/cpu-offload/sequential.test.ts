@@ -12,6 +12,7 @@ import {
   type TransferEvent,
 } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { ConvNet, expectBitwise, expectSameWeights, Faulty, hookNames, snapshotWeights, tiers } from './models.js';
 
 describe.each(BACKENDS)('applySequentialOffload on %s', (backend) => {
@@ -63,16 +64,16 @@ describe.each(BACKENDS)('applySequentialOffload on %s', (backend) => {
     const x = tf.randomNormal([1, 5, 5, 3], 0, 1, 'float32', 3);
     const expected = model.forward(x);
     const weights = snapshotWeights(model);
-    const tensors = tf.memory().numTensors;
     const host = memory.stats().hostBytes;
-    const handle = applySequentialOffload(model);
-    const offloadedHost = memory.stats().hostBytes;
-    expect(offloadedHost - host).toBe(model.parameters().reduce((n, p) => n + p.byteLength, 0));
-    for (let i = 0; i < 20; i++) tf.dispose(model.forward(x));
-    expect(memory.stats().hostBytes).toBe(offloadedHost);
-    handle.remove();
-    handle.remove();
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      const handle = applySequentialOffload(model);
+      const offloadedHost = memory.stats().hostBytes;
+      expect(offloadedHost - host).toBe(model.parameters().reduce((n, p) => n + p.byteLength, 0));
+      for (let i = 0; i < 20; i++) tf.dispose(model.forward(x));
+      expect(memory.stats().hostBytes).toBe(offloadedHost);
+      handle.remove();
+      handle.remove();
+    });
     expect(memory.stats().hostBytes).toBe(host);
     expect(tiers(model)).toEqual(['device']);
     expect(hookNames(model)).toEqual([]);
@@ -89,11 +90,11 @@ describe.each(BACKENDS)('applySequentialOffload on %s', (backend) => {
     const x = tf.randomNormal([2, 4], 0, 1, 'float32', 4);
     const expected = model.forward(x);
     const handle = applySequentialOffload(model);
-    const tensors = tf.memory().numTensors;
-    model.fail = true;
-    expect(() => model.forward(x)).toThrow('boom');
-    expect(tiers(model)).toEqual(['host']);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      model.fail = true;
+      expect(() => model.forward(x)).toThrow('boom');
+      expect(tiers(model)).toEqual(['host']);
+    });
     model.fail = false;
     const y = model.forward(x);
     expectBitwise(y, expected);
@@ -129,12 +130,12 @@ describe.each(BACKENDS)('applySequentialOffload on %s', (backend) => {
     const model = new ConvNet();
     const x = tf.randomNormal([1, 4, 4, 3], 0, 1, 'float32', 6);
     const handle = applySequentialOffload(model);
-    const tensors = tf.memory().numTensors;
-    memory.setDeviceBudget(memory.stats().deviceBytes + model.scale.byteLength + 8);
-    expect(() => model.forward(x)).toThrow(DeviceBudgetExceededError);
-    expect(() => model.forward(x)).toThrow(/weights of module "conv1" \(Conv2d\)/);
-    expect(tiers(model)).toEqual(['host']);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      memory.setDeviceBudget(memory.stats().deviceBytes + model.scale.byteLength + 8);
+      expect(() => model.forward(x)).toThrow(DeviceBudgetExceededError);
+      expect(() => model.forward(x)).toThrow(/weights of module "conv1" \(Conv2d\)/);
+      expect(tiers(model)).toEqual(['host']);
+    });
     memory.setDeviceBudget(undefined);
     handle.remove();
     x.dispose();

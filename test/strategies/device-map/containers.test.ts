@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dispatchModel, entryFor, Linear, Module, ModuleList, Sequential, withParameterInit, type DeviceMap } from '../../../src/index.js';
+import { dispatchModel, Linear, Module, ModuleList, Sequential, withParameterInit, type DeviceMap } from '../../../src/index.js';
+import { entryFor } from '../../../src/strategies/device-map/placement.js';
 import { backendOf } from '../../../src/strategies/device-map/backends.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { scratchDirs } from '../../helpers/scratch.js';
 
 /** Which backend was active when each probed Linear's own forward ran, in call order. */
@@ -86,20 +88,20 @@ for (const home of BACKENDS) {
           await useBackend(home);
           const model = new Net(kind);
           const x = tf.tensor2d(Array.from({ length: 12 }, (_, i) => Math.sin(i)), [2, 6]);
-          const tensorsBefore = tf.memory().numTensors;
-          const handle = dispatchModel(model, map, { offloadFolder: tmp() });
-          const placed = residentBackends(model);
-          for (let round = 0; round < 2; round++) {
-            ran.length = 0;
-            const y = model.forward(x);
-            expect(tf.getBackend()).toBe(home);
-            y.dispose();
-            expect(ran.filter(([leaf]) => expectedBackends(map, home).some(([l]) => l === leaf))).toEqual(expectedBackends(map, home));
-            // A kernel on another backend would have pulled the weights it read over to that backend.
-            expect(residentBackends(model)).toEqual(placed);
-          }
-          handle.remove();
-          expect(tf.memory().numTensors).toBe(tensorsBefore);
+          expectNoLeaks(() => {
+            const handle = dispatchModel(model, map, { offloadFolder: tmp() });
+            const placed = residentBackends(model);
+            for (let round = 0; round < 2; round++) {
+              ran.length = 0;
+              const y = model.forward(x);
+              expect(tf.getBackend()).toBe(home);
+              y.dispose();
+              expect(ran.filter(([leaf]) => expectedBackends(map, home).some(([l]) => l === leaf))).toEqual(expectedBackends(map, home));
+              // A kernel on another backend would have pulled the weights it read over to that backend.
+              expect(residentBackends(model)).toEqual(placed);
+            }
+            handle.remove();
+          });
           x.dispose();
           model.dispose();
         });

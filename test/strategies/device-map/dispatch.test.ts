@@ -5,8 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyLayerwiseCasting, appliedStrategies, dispatchModel, events, HookRegistry, MemhooksError, SafetensorsFile, type Module } from '../../../src/index.js';
 import { backendOf } from '../../../src/strategies/device-map/backends.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { scratchDirs } from '../../helpers/scratch.js';
-import { Block, Chain } from './models.js';
+import { type Block, Chain } from './models.js';
 
 const x0 = () => tf.tensor2d(Array.from({ length: 16 }, (_, i) => Math.cos(i) * 2), [2, 8]);
 
@@ -83,30 +84,30 @@ for (const backend of BACKENDS) {
       const cast = applyLayerwiseCasting(model, { storageDtype: 'float8_e4m3fn', skipModulesPattern: null });
       const reference = model.forward(x);
       const expected = await valuesOf(reference);
-      const tensorsBefore = tf.memory().numTensors;
-      const handle = dispatchModel(model, { 'blocks.0': 'device', 'blocks.1': 'disk', 'blocks.2': 'host', head: 'disk' }, { offloadFolder: folder });
-      const proj = model.getParameter('blocks.1.proj.weight');
-      expect(proj.tier).toBe('disk');
-      // The file holds fp8 codes with the weight's shape: a quarter of the float32 bytes.
-      const stored = readdirSync(folder).flatMap((f) => {
-        const file = SafetensorsFile.open(join(folder, f));
-        const infos = file.keys().map((k) => file.info(k));
-        file.close();
-        return infos.map((i) => `${i.dtype} [${i.shape.join(', ')}]`);
-      });
-      expect(stored).toContain(`F8_E4M3 [${proj.shape.join(', ')}]`);
-      expect(stored.filter((t) => t.startsWith('F8_E4M3'))).toHaveLength(4); // the weight and bias of blocks.1.proj and of head
-      for (let i = 0; i < 2; i++) {
-        const y = model.forward(x);
-        expect(await valuesOf(y)).toEqual(expected);
-        y.dispose();
+      await expectNoLeaks(async () => {
+        const handle = dispatchModel(model, { 'blocks.0': 'device', 'blocks.1': 'disk', 'blocks.2': 'host', head: 'disk' }, { offloadFolder: folder });
+        const proj = model.getParameter('blocks.1.proj.weight');
         expect(proj.tier).toBe('disk');
-      }
-      handle.remove();
-      cast.remove();
-      expect(readdirSync(folder)).toEqual([]);
-      expect(hooksIn(model)).toBe(0);
-      expect(tf.memory().numTensors).toBe(tensorsBefore);
+        // The file holds fp8 codes with the weight's shape: a quarter of the float32 bytes.
+        const stored = readdirSync(folder).flatMap((f) => {
+          const file = SafetensorsFile.open(join(folder, f));
+          const infos = file.keys().map((k) => file.info(k));
+          file.close();
+          return infos.map((i) => `${i.dtype} [${i.shape.join(', ')}]`);
+        });
+        expect(stored).toContain(`F8_E4M3 [${proj.shape.join(', ')}]`);
+        expect(stored.filter((t) => t.startsWith('F8_E4M3'))).toHaveLength(4); // the weight and bias of blocks.1.proj and of head
+        for (let i = 0; i < 2; i++) {
+          const y = model.forward(x);
+          expect(await valuesOf(y)).toEqual(expected);
+          y.dispose();
+          expect(proj.tier).toBe('disk');
+        }
+        handle.remove();
+        cast.remove();
+        expect(readdirSync(folder)).toEqual([]);
+        expect(hooksIn(model)).toBe(0);
+      });
       tf.dispose([x, reference]);
       model.dispose();
     });

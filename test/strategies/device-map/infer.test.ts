@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cleanDeviceMap, computeModuleSizes, entryFor, getBalancedMemory, inferAutoDeviceMap, memory, MemhooksError } from '../../../src/index.js';
+import { cleanDeviceMap } from '../../../src/strategies/device-map/infer.js';
+import { computeModuleSizes, getBalancedMemory, inferAutoDeviceMap, memory, MemhooksError } from '../../../src/index.js';
+import { entryFor } from '../../../src/strategies/device-map/placement.js';
 import { useBackend } from '../../helpers/backends.js';
 import { Chain, ModelForTest, Stack3 } from './models.js';
 

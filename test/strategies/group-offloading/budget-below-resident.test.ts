@@ -2,7 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyGroupOffloading, DeviceBudgetExceededError, memory, type Module } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { Blocky } from './models.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const bytesOf = (m: Module): number => m.parameters().reduce((n, p) => n + p.byteLength, 0);
 const bits = (t: tf.Tensor): number[] => Array.from(new Uint32Array(new Float32Array(t.dataSync()).buffer));
@@ -67,19 +69,14 @@ describe.each(BACKENDS)('group offloading under a budget the resident model alre
     memory.setDeviceBudget(memory.stats().deviceBytes - whole);
     const handle = applyGroupOffloading(model, { offloadType: 'leaf_level' });
     const before = memory.stats().deviceBytes;
-    const tensors = tf.memory().numTensors;
-    let error: unknown;
-    try {
-      model.forward(x);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(DeviceBudgetExceededError);
-    const message = (error as Error).message;
-    expect(message).toMatch(/^Onloading group "[^"]*" \(module [^)]+\) needs [\d.]+ (B|KiB) \(\d+ bytes\) on the device, which already holds .* would pass the device budget/);
-    expect(message).not.toMatch(/needs 0 B/);
-    expect(memory.stats().deviceBytes).toBe(before);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      const error = thrown(() => model.forward(x));
+      expect(error).toBeInstanceOf(DeviceBudgetExceededError);
+      const message = (error as Error).message;
+      expect(message).toMatch(/^Onloading group "[^"]*" \(module [^)]+\) needs [\d.]+ (B|KiB) \(\d+ bytes\) on the device, which already holds .* would pass the device budget/);
+      expect(message).not.toMatch(/needs 0 B/);
+      expect(memory.stats().deviceBytes).toBe(before);
+    });
     memory.setDeviceBudget(undefined);
     handle.remove();
     expect(model.memoryFootprint().device).toBe(whole);

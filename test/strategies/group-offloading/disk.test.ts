@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyGroupOffloading, events, Linear, memory, Module, Parameter, type GroupOffloadingOptions, type MemhooksError, type TransferEvent } from '../../../src/index.js';
 import { transferWorkerStatus } from '../../../src/runtime/transfer/index.js';
-import { groupFileName } from '../../../src/strategies/group-offloading/disk/groupFiles.js';
+import { groupFileName } from '../../../src/strategies/shared/groupFiles.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { scratchDirs } from '../../helpers/scratch.js';
 import { bits, Blocky, snapshot } from './models.js';
 
@@ -45,14 +46,14 @@ describe.each(BACKENDS)('group offloading to disk on %s', (backend) => {
     const manifest = JSON.parse(fs.readFileSync(join(dir, MANIFEST), 'utf8'));
     expect(files.filter((f) => f !== MANIFEST)).toEqual(Object.values(manifest.groups).map((g: any) => g.file).sort());
     expect(files.some((f) => f.includes('.tmp'))).toBe(false);
-    const tensors = tf.memory().numTensors;
-    for (const branch of [false, false, true, false, true]) {
-      const y = model.forward(x, branch);
-      expect(bits(y)).toEqual(ref[branch ? 1 : 0]);
-      y.dispose();
-      expect(model.memoryFootprint().device).toBe(0);
-    }
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      for (const branch of [false, false, true, false, true]) {
+        const y = model.forward(x, branch);
+        expect(bits(y)).toEqual(ref[branch ? 1 : 0]);
+        y.dispose();
+        expect(model.memoryFootprint().device).toBe(0);
+      }
+    });
     handle.remove();
     expect(listing(dir)).toEqual([]);
     expect(fs.existsSync(dir)).toBe(false);

@@ -3,24 +3,27 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyGroupOffloading,
   applyStrategy,
-  createContainer,
   events,
-  GROUP_OFFLOADING,
-  GroupOffloadingStrategy,
   HookRegistry,
   memory,
   registerStrategy,
-  SEQUENTIAL_OFFLOAD,
-  MODEL_CPU_OFFLOAD,
-  DEVICE_MAP,
-  Strategy,
   strategy,
   StrategyConflictError,
   type Module,
   type TransferEvent,
-  type Undo,
 } from '../../../src/index.js';
+import {
+  createContainer,
+  GROUP_OFFLOADING,
+  SEQUENTIAL_OFFLOAD,
+  MODEL_CPU_OFFLOAD,
+  DEVICE_MAP,
+  Strategy,
+  type Undo,
+} from '../../../src/plugin.js';
+import { GroupOffloadingStrategy } from '../../../src/strategies/group-offloading/GroupOffloadingStrategy.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { bits, Blocky, snapshot, withEarlyUploads } from './models.js';
 
 describe.each(BACKENDS)('group offloading lifecycle on %s', (backend) => {
@@ -55,20 +58,20 @@ describe.each(BACKENDS)('group offloading lifecycle on %s', (backend) => {
     const model = make();
     const x = tf.randomNormal([2, 8]);
     const before = snapshot(model);
-    const tensors = tf.memory().numTensors;
-    const host = memory.stats().hostBytes;
-    const forward = model.forward;
-    const handle = applyGroupOffloading(model, { offloadType: 'block_level', numBlocksPerGroup: 2, useStream: true });
-    for (let i = 0; i < 3; i++) model.forward(x, i === 2).dispose();
-    handle.remove();
-    handle.remove();
-    expect(handle.removed).toBe(true);
-    expect(snapshot(model)).toEqual(before);
-    expect(model.parameters().every((p) => p.isResident && !p.hasHostCopy)).toBe(true);
-    expect(model.modules().every((m) => (HookRegistry.get(m)?.hookOrder ?? []).length === 0)).toBe(true);
-    expect(model.forward).toBe(forward);
-    expect(memory.stats().hostBytes).toBe(host);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      const host = memory.stats().hostBytes;
+      const forward = model.forward;
+      const handle = applyGroupOffloading(model, { offloadType: 'block_level', numBlocksPerGroup: 2, useStream: true });
+      for (let i = 0; i < 3; i++) model.forward(x, i === 2).dispose();
+      handle.remove();
+      handle.remove();
+      expect(handle.removed).toBe(true);
+      expect(snapshot(model)).toEqual(before);
+      expect(model.parameters().every((p) => p.isResident && !p.hasHostCopy)).toBe(true);
+      expect(model.modules().every((m) => (HookRegistry.get(m)?.hookOrder ?? []).length === 0)).toBe(true);
+      expect(model.forward).toBe(forward);
+      expect(memory.stats().hostBytes).toBe(host);
+    });
     x.dispose();
   });
 
@@ -84,10 +87,10 @@ describe.each(BACKENDS)('group offloading lifecycle on %s', (backend) => {
     for (const options of combos) {
       const handle = applyGroupOffloading(model, options);
       model.forward(x).dispose();
-      const tensors = tf.memory().numTensors;
       const device = memory.stats().deviceBytes;
-      for (let i = 0; i < 100; i++) model.forward(x, i % 7 === 3).dispose();
-      expect(tf.memory().numTensors).toBe(tensors);
+      expectNoLeaks(() => {
+        for (let i = 0; i < 100; i++) model.forward(x, i % 7 === 3).dispose();
+      });
       expect(memory.stats().deviceBytes).toBe(device);
       handle.remove();
     }
@@ -189,9 +192,9 @@ describe.each(BACKENDS)('group offloading lifecycle on %s', (backend) => {
     const handle = applyGroupOffloading(model, { offloadType: 'leaf_level', useStream: true });
     model.forward(x).dispose();
     const bad = tf.randomNormal([2, 5]);
-    const tensors = tf.memory().numTensors;
-    expect(() => model.forward(bad)).toThrow();
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      expect(() => model.forward(bad)).toThrow();
+    });
     expect(model.memoryFootprint().device).toBe(0);
     const y = model.forward(x);
     expect(bits(y)).toEqual(ref);

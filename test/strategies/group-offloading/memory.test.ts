@@ -2,15 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyGroupOffloading,
-  DEFAULT_WASM_DEVICE_BUDGET,
   DeviceBudgetExceededError,
-  memory,
-  WASM_HEAP_CAP,
   type GroupOffloadingOptions,
   type Module,
 } from '../../../src/index.js';
+import { memory } from '../../../src/diagnostics/memory.js';
+import { DEFAULT_WASM_DEVICE_BUDGET, WASM_HEAP_CAP } from '../../../src/runtime/budget.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { bits, Blocky, withEarlyUploads } from './models.js';
+import { thrown } from '../../helpers/thrown.js';
 
 const bytesOf = (m: Module): number => m.parameters().reduce((n, p) => n + p.byteLength, 0);
 /** Room for the activations of a [2, 128] forward: a few tensors of 1 KiB, and kernel outputs. */
@@ -85,19 +86,14 @@ describe.each(BACKENDS)('group offloading device memory on %s', (backend) => {
     // Room for the unmatched group and activations, not for a block on top.
     memory.setDeviceBudget(memory.stats().deviceBytes + unmatched + block - 1);
     const before = memory.stats().deviceBytes;
-    const tensors = tf.memory().numTensors;
-    let error: unknown;
-    try {
-      model.forward(x);
-    } catch (e) {
-      error = e;
-    }
-    expect(error).toBeInstanceOf(DeviceBudgetExceededError);
-    expect((error as DeviceBudgetExceededError).code).toBe('DEVICE_BUDGET_EXCEEDED');
-    expect((error as Error).message).toMatch(new RegExp(`Onloading group "blocks_2_2" \\(module "blocks\\.2"\\) needs [\\d.]+ KiB \\(${block} bytes\\)`));
-    expect((error as Error).message).toMatch(/would pass the device budget of .*Nothing was allocated\. Use smaller groups .*memory\.setDeviceBudget/);
-    expect(memory.stats().deviceBytes).toBe(before);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      const error = thrown(() => model.forward(x));
+      expect(error).toBeInstanceOf(DeviceBudgetExceededError);
+      expect((error as DeviceBudgetExceededError).code).toBe('DEVICE_BUDGET_EXCEEDED');
+      expect((error as Error).message).toMatch(new RegExp(`Onloading group "blocks_2_2" \\(module "blocks\\.2"\\) needs [\\d.]+ KiB \\(${block} bytes\\)`));
+      expect((error as Error).message).toMatch(/would pass the device budget of .*Nothing was allocated\. Use smaller groups .*memory\.setDeviceBudget/);
+      expect(memory.stats().deviceBytes).toBe(before);
+    });
     // A smaller prefetchDepth is the advice when prefetch is what overflows.
     memory.setDeviceBudget('1GiB');
     const y = model.forward(x);

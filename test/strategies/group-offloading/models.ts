@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { EARLY_UPLOAD_BACKENDS, LayerNorm, Linear, Module, ModuleList, Parameter, Sequential } from '../../../src/index.js';
+import { EARLY_UPLOAD_BACKENDS } from '../../../src/strategies/group-offloading/stores.js';
+import { LayerNorm, Linear, Module, ModuleList, Parameter, Sequential } from '../../../src/index.js';
 
 /** A block: Linear → LayerNorm, with a residual. */
 export class Block extends Module {

@@ -3,6 +3,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyGroupOffloading, memory, wrapLayersModel, type GroupOffloadingOptions } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { loadRealModel } from '../../helpers/realModels.js';
 import { trackModels } from '../../wrap/fixtures.js';
 import { bits, withEarlyUploads } from './models.js';
@@ -25,19 +26,19 @@ describe.each(BACKENDS)('group offloading on a wrapped real LayersModel on %s', 
     const weights = root.parameters().reduce((n, p) => n + p.byteLength, 0);
     const handle = applyGroupOffloading(root, options);
     expect(root.memoryFootprint()).toEqual({ device: 0, host: weights, disk: 0 });
-    const tensors = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) {
-      const start = memory.stats().deviceBytes;
-      const { result, peakDeviceBytes } = withEarlyUploads(backend, () => memory.track(() => model.predict(x) as tf.Tensor));
-      expect(bits(result)).toEqual(bits(ref));
-      if (options.offloadType === 'leaf_level') expect(peakDeviceBytes - start).toBeLessThan(weights);
-      result.dispose();
-      expect(root.memoryFootprint().device).toBe(0);
-    }
-    const batched = model.predict(x, { batchSize: 1 }) as tf.Tensor;
-    expect(bits(batched)).toEqual(bits(ref));
-    batched.dispose();
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      for (let i = 0; i < 3; i++) {
+        const start = memory.stats().deviceBytes;
+        const { result, peakDeviceBytes } = withEarlyUploads(backend, () => memory.track(() => model.predict(x) as tf.Tensor));
+        expect(bits(result)).toEqual(bits(ref));
+        if (options.offloadType === 'leaf_level') expect(peakDeviceBytes - start).toBeLessThan(weights);
+        result.dispose();
+        expect(root.memoryFootprint().device).toBe(0);
+      }
+      const batched = model.predict(x, { batchSize: 1 }) as tf.Tensor;
+      expect(bits(batched)).toEqual(bits(ref));
+      batched.dispose();
+    });
     handle.remove();
     expect(root.memoryFootprint()).toEqual({ device: weights, host: 0, disk: 0 });
     const after = model.predict(x) as tf.Tensor;

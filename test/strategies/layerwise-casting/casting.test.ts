@@ -1,7 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { applyLayerwiseCasting, events, HookRegistry, LOW_PRECISION_DTYPES, memory, MemhooksError, type Module } from '../../../src/index.js';
+import { applyLayerwiseCasting, events, HookRegistry, memory, MemhooksError, type Module } from '../../../src/index.js';
+import { LOW_PRECISION_DTYPES } from '../../../src/dtypes/formats.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { bitsOf, CAST_BY_DEFAULT, Caster, copyWeights, ids, roundTrip } from './models.js';
 import { expectSameForwards } from './forwards.js';
 
@@ -62,12 +64,12 @@ describe.each(BACKENDS)('layerwise casting on %s', (backend) => {
   it('remove() restores float32 storage holding the decoded values, with no hook left, and a second apply works', () => {
     const model = make();
     const original = new Map(model.namedParameters().map(([path, p]) => [path, p.read().dataSync().slice()]));
-    const tensors = tf.memory().numTensors;
     const bytes = memory.stats().deviceBytes;
-    const handle = applyLayerwiseCasting(model, { storageDtype: 'bfloat16' });
-    handle.remove();
-    expect(handle.removed).toBe(true);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      const handle = applyLayerwiseCasting(model, { storageDtype: 'bfloat16' });
+      handle.remove();
+      expect(handle.removed).toBe(true);
+    });
     expect(memory.stats().deviceBytes).toBe(bytes);
     for (const m of model.modules()) expect(HookRegistry.get(m)?.getHook('layerwise_casting')).toBeUndefined();
     for (const [path, p] of model.namedParameters()) {
@@ -93,19 +95,20 @@ describe.each(BACKENDS)('layerwise casting on %s', (backend) => {
     expect(() => weight.read()).toThrow(MemhooksError);
     expect(() => weight.read()).toThrow(/stored as float8_e4m3fn \(layerwise casting\).*Call that module's forward/);
     const bad = tf.zeros([2, 3]);
-    const tensors = tf.memory().numTensors;
-    expect(() => model.head.forward(bad)).toThrow(/\[\.\.\., 32\]/);
-    expect(weight.hasDecoded).toBe(false);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      expect(() => model.head.forward(bad)).toThrow(/\[\.\.\., 32\]/);
+      expect(weight.hasDecoded).toBe(false);
+    });
     bad.dispose();
   });
 
   it('disposing the model with casting applied releases the codes; the handle can still be removed', () => {
-    const tensors = tf.memory().numTensors;
-    const model = new Caster();
-    const handle = applyLayerwiseCasting(model);
-    model.dispose();
-    expect(tf.memory().numTensors).toBe(tensors);
+    const handle = expectNoLeaks(() => {
+      const model = new Caster();
+      const cast = applyLayerwiseCasting(model);
+      model.dispose();
+      return cast;
+    });
     expect(() => handle.remove()).not.toThrow();
   });
 

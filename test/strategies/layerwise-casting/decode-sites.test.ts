@@ -1,16 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  applyLayerwiseCasting,
-  decodeInto,
-  decodeOnDevice,
-  decodeOnHost,
-  defaultDecodeSite,
-  LOW_PRECISION_DTYPES,
-  Parameter,
-  type Module,
-} from '../../../src/index.js';
+import { applyLayerwiseCasting, Parameter, type Module } from '../../../src/index.js';
+import { decodeInto } from '../../../src/dtypes/decode.js';
+import { decodeOnDevice, decodeOnHost } from '../../../src/strategies/layerwise-casting/decodeSites.js';
+import { defaultDecodeSite } from '../../../src/strategies/layerwise-casting/options.js';
+import { LOW_PRECISION_DTYPES } from '../../../src/dtypes/formats.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { bitsOf, Caster, copyWeights, ids } from './models.js';
 
 /** A parameter whose codes are every code of the format (all but the last, so the packed words have padding). */
@@ -32,10 +28,7 @@ describe.each(BACKENDS)('decode sites on %s', (backend) => {
     const p = everyCode(dtype);
     // The packed words include negative int32 values (codes ≥ 0x80 / 0x8000 in the top position).
     expect(Array.from(p.packedTensor().dataSync()).some((w) => w < -(2 ** 24))).toBe(true);
-    const tensors = tf.memory().numTensors;
-    const host = decodeOnHost(p);
-    const device = decodeOnDevice(p);
-    expect(tf.memory().numTensors).toBe(tensors + 2);
+    const [host, device] = expectNoLeaks(() => [decodeOnHost(p), decodeOnDevice(p)], { newTensors: 2 });
     const h = host.dataSync();
     const d = device.dataSync();
     let mismatches = 0;
@@ -56,12 +49,12 @@ describe.each(BACKENDS)('decode sites on %s', (backend) => {
     applyLayerwiseCasting(a, { storageDtype: 'float8_e5m2', decodeSite: 'host' });
     applyLayerwiseCasting(b, { storageDtype: 'float8_e5m2', decodeSite: 'device' });
     const x = ids();
-    const tensors = tf.memory().numTensors;
-    const outA = a.forward(x) as tf.Tensor;
-    const outB = b.forward(x) as tf.Tensor;
-    expect(bitsOf(outA)).toEqual(bitsOf(outB));
-    tf.dispose([outA, outB]);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      const outA = a.forward(x) as tf.Tensor;
+      const outB = b.forward(x) as tf.Tensor;
+      expect(bitsOf(outA)).toEqual(bitsOf(outB));
+      tf.dispose([outA, outB]);
+    });
     x.dispose();
   });
 

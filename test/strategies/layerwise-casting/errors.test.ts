@@ -1,7 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyLayerwiseCasting, appliedStrategies, InvalidArgumentError, MemhooksError, StrategyConflictError, type Module } from '../../../src/index.js';
 import { useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { Caster } from './models.js';
 
 function snapshot(model: Module): string {
@@ -28,11 +28,11 @@ describe('layerwise casting refuses bad input and changes nothing', () => {
     const model = new Caster();
     models.push(model);
     const before = snapshot(model);
-    const tensors = tf.memory().numTensors;
-    expect(() => applyLayerwiseCasting(model, options as never)).toThrow(InvalidArgumentError);
-    expect(() => applyLayerwiseCasting(model, options as never)).toThrow(message);
-    expect(snapshot(model)).toBe(before);
-    expect(tf.memory().numTensors).toBe(tensors);
+    expectNoLeaks(() => {
+      expect(() => applyLayerwiseCasting(model, options as never)).toThrow(InvalidArgumentError);
+      expect(() => applyLayerwiseCasting(model, options as never)).toThrow(message);
+      expect(snapshot(model)).toBe(before);
+    });
     expect(appliedStrategies(model)).toEqual([]);
   });
 

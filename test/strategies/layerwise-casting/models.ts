@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
   Conv2d,
-  decodePacked,
-  encodePacked,
   Embedding,
   LayerNorm,
   Linear,
@@ -11,6 +9,7 @@ import {
   Parameter,
   type LowPrecisionDtype,
 } from '../../../src/index.js';
+import { decodePacked, encodePacked } from '../../../src/dtypes/bulk.js';
 
 /** A block: Linear → LayerNorm (named norm, skipped by the default patterns). */
 export class Block extends Module {

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { decodePacked, encodePacked, InvalidArgumentError, memory, MemhooksError, Parameter } from '../../../src/index.js';
+import { decodePacked, encodePacked } from '../../../src/dtypes/bulk.js';
+import { InvalidArgumentError, memory, MemhooksError, Parameter } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
 
 const VALUES = new Float32Array([0.1, -2.5, 3.75, 1000, -0, 1e-4, 7]);

@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { decodePacked, encodePacked } from '../../../src/dtypes/bulk.js';
+import { LOW_PRECISION_DTYPES } from '../../../src/dtypes/formats.js';
 import {
-  decodePacked,
-  encodePacked,
-  LOW_PRECISION_DTYPES,
   applyGroupOffloading,
   applyLayerwiseCasting,
   events,

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { applyLayerwiseCasting, memory, unwrapLayersModel, wrapLayersModel, type WrappedLayer } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { loadRealModel } from '../../helpers/realModels.js';
 import { trackModels } from '../../wrap/fixtures.js';
 import { bitsOf } from './models.js';
@@ -26,9 +27,7 @@ describe.each(BACKENDS)('layerwise casting of a wrapped real LayersModel on %s',
     const saved = cast.reduce((n, [, p]) => n + p.size * 4 - p.byteLength, 0);
     expect(cast.every(([, p]) => p.byteLength === Math.ceil((p.size * BYTES.float8_e4m3fn) / 4) * 4)).toBe(true);
     expect(deviceBefore - memory.stats().deviceBytes).toBe(saved);
-    const tensors = tf.memory().numTensors;
-    const out = model.predict(x) as tf.Tensor;
-    expect(tf.memory().numTensors).toBe(tensors + 1);
+    const out = expectNoLeaks(() => model.predict(x) as tf.Tensor, { newTensors: 1 });
     expect(deviceBefore - memory.stats().deviceBytes).toBe(saved - out.size * 4);
     handle.remove();
     expect(memory.stats().deviceBytes - out.size * 4).toBe(deviceBefore);
@@ -53,9 +52,7 @@ describe('layerwise casting of MobileNetV2 on wasm', () => {
     const layerOf = (path: string): string => (root.getSubmodule(path.slice(0, path.lastIndexOf('.'))) as WrappedLayer).layerClassName;
     const cast = root.namedParameters().filter(([, p]) => p.isLowPrecision).map(([path]) => layerOf(path));
     expect(new Set(cast)).toEqual(new Set(['Conv2D', 'DepthwiseConv2D', 'Dense']));
-    const tensors = tf.memory().numTensors;
-    const out = model.predict(x) as tf.Tensor;
-    expect(tf.memory().numTensors).toBe(tensors + 1);
+    const out = expectNoLeaks(() => model.predict(x) as tf.Tensor, { newTensors: 1 });
     expect(Array.from(tf.argMax(out, 1).dataSync())).toEqual(Array.from(tf.argMax(plain, 1).dataSync()));
     const diff = tf.max(tf.abs(tf.sub(out, plain))).dataSync()[0]!;
     expect(diff).toBeGreaterThan(0); // the weights did change

@@ -14,6 +14,7 @@ import {
   wrapLayersModel,
 } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { loadRealModel } from '../../helpers/realModels.js';
 import { expectExact, rand, randomizeParameters } from '../../models/layers/helpers.js';
 
@@ -48,9 +49,7 @@ describe.each(BACKENDS)('batch slicing on %s', (backend) => {
       const expected = model.forward(x) as tf.Tensor;
       const handle = applyBatchSlicing(model, { sliceSize });
       expect(appliedStrategies(model)).toEqual(['batch_slicing']);
-      const before = tf.memory().numTensors;
-      const out = model.forward(x) as tf.Tensor;
-      expect(tf.memory().numTensors).toBe(before + 1);
+      const out = expectNoLeaks(() => model.forward(x) as tf.Tensor, { newTensors: 1 });
       expectExact(out, expected);
       handle.remove();
       expect(model.forward).toBe(plainForward);
@@ -103,9 +102,7 @@ describe.each(BACKENDS)('batch slicing on %s', (backend) => {
     const x = tf.randomUniform([3, 8, 8, 3], 0, 255, 'float32', 5);
     const expected = model.predict(x) as tf.Tensor;
     const handle = applyBatchSlicing(root, { sliceSize: 2 });
-    const before = tf.memory().numTensors;
-    const out = model.predict(x) as tf.Tensor;
-    expect(tf.memory().numTensors).toBe(before + 1);
+    const out = expectNoLeaks(() => model.predict(x) as tf.Tensor, { newTensors: 1 });
     expectExact(out, expected);
     handle.remove();
     tf.dispose([x, expected, out]);

@@ -15,6 +15,7 @@ import {
   type TilingOptions,
 } from '../../../src/index.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { expectNoLeaks } from '../../helpers/leaks.js';
 import { loadRealModel } from '../../helpers/realModels.js';
 import { expectExact } from '../../models/layers/helpers.js';
 import { ConvStack, NormDecoder, randomized, smoothImage } from './images.js';
@@ -64,9 +65,7 @@ describe.each(BACKENDS)('tiling on %s', (backend) => {
     const expected = model.forward(x) as tf.Tensor;
     const handle = applyTiling(model, { tileSize: 16 });
     expect(appliedStrategies(model)).toEqual(['tiling']);
-    const before = tf.memory().numTensors;
-    const out = model.forward(x) as tf.Tensor;
-    expect(tf.memory().numTensors).toBe(before + 1);
+    const out = expectNoLeaks(() => model.forward(x) as tf.Tensor, { newTensors: 1 });
     expectExact(out, expected);
     handle.remove();
     expect(model.forward).toBe(plainForward);
@@ -158,9 +157,7 @@ describe.each(BACKENDS)('tiling on %s', (backend) => {
     expect(measureSeams(out, 32, 28, options).ratio).toBeLessThanOrEqual(1.15 * measureSeams(expected, 32, 28, options).ratio);
     // Slicing on the same root wraps tiling: one image at a time, each tiled. Same values, nothing leaked.
     const slicing = applyBatchSlicing(root, { sliceSize: 1 });
-    const before = tf.memory().numTensors;
-    const both = model.predict(x) as tf.Tensor;
-    expect(tf.memory().numTensors).toBe(before + 1);
+    const both = expectNoLeaks(() => model.predict(x) as tf.Tensor, { newTensors: 1 });
     expect(diff(both, out).max).toBeLessThanOrEqual(1e-4 * d.maxAbs);
     slicing.remove();
     handle.remove();
@@ -196,9 +193,7 @@ describe.each(BACKENDS)('tiling on %s', (backend) => {
     handle.remove();
     applyTiling(model, { tileSize: 8, outputScale: 2 });
     const x = smoothImage(1, 20, 20, 3);
-    const before = tf.memory().numTensors;
-    expect(() => model.forward(x)).toThrow(/outputScale/);
-    expect(tf.memory().numTensors).toBe(before);
+    expectNoLeaks(() => expect(() => model.forward(x)).toThrow(/outputScale/));
     HookRegistry.get(model)!.removeHook('tiling');
     tf.dispose([flat, x]);
     model.dispose();

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { ERROR_CODES } from '../../../errors.js';
-import { diskWriteFailure } from '../../../errors/actionable.js';
+import { ERROR_CODES } from '../../../base/errors.js';
+import { diskWriteFailure } from '../../../base/actionable.js';
 import type { HostArray } from '../../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../../models/Parameter.js';
 import { ledger } from '../../../runtime/ledger.js';
@@ -27,7 +27,7 @@ import {
   type GroupRecord,
   type TensorRecord,
   type Manifest,
-} from './groupFiles.js';
+} from '../../shared/groupFiles.js';
 
 /**
  * Disk tier: each group's weights live in one safetensors file under offloadToDiskPath, written at apply

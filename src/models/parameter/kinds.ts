@@ -1,0 +1,80 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import type { HostArray } from '../dtypes.js';
+
+/** Where a parameter's bytes are on disk and how to read them back (the storage form: packed words when cast). */
+export interface DiskRef {
+  /** The file, for messages. */
+  readonly path: string;
+  /** The stored bytes, read synchronously, in a fresh array the parameter may adopt. */
+  read(): HostArray;
+}
+
+/**
+ * A host copy kept while the bytes are on the device (toDevice({ keepHostCopy })), so that offloading is a
+ * dispose. It is valid while the device tensor still holds the buffer it was uploaded to (`of`): a Variable
+ * assigned outside memhooks (an optimizer step, getWeights()[i].assign) gets a new buffer.
+ */
+export interface KeptCopy {
+  readonly data: HostArray;
+  readonly of: object;
+}
+
+/** The bytes are a device tensor (packed int32 words when cast), maybe with a kept host copy. */
+export interface DeviceStorage {
+  readonly kind: 'device';
+  readonly tensor: tf.Tensor;
+  readonly kept?: KeptCopy;
+}
+
+/** The bytes are a host array the parameter owns alone. */
+export interface HostStorage {
+  readonly kind: 'host';
+  readonly data: HostArray;
+}
+
+/** The bytes are only in a file (group offloading's offloadToDiskPath, disk init); `ref` reads them back. */
+export interface DiskStorage {
+  readonly kind: 'disk';
+  readonly ref: DiskRef;
+}
+
+/** Nothing is held: disposed or released (also the state before construction, for the first transition). */
+export interface NoStorage {
+  readonly kind: 'disposed';
+}
+
+/**
+ * What a Parameter's bytes are held in. The encoding (float32/int32 values or low-precision codes) is the
+ * parameter's storageDtype and is the same on every kind: the kinds only say where the bytes are.
+ */
+export type Storage = DeviceStorage | HostStorage | DiskStorage | NoStorage;
+
+export const NO_STORAGE: NoStorage = Object.freeze({ kind: 'disposed' });
+
+export function onHost(data: HostArray): HostStorage {
+  return { kind: 'host', data };
+}
+
+export function onDisk(ref: DiskRef): DiskStorage {
+  return { kind: 'disk', ref };
+}
+
+/** The device tensor, with `kept` as a host copy of the buffer it holds now (when given). */
+export function onDevice(tensor: tf.Tensor, kept?: HostArray): DeviceStorage {
+  return kept === undefined ? { kind: 'device', tensor } : { kind: 'device', tensor, kept: { data: kept, of: tensor.dataId } };
+}
+
+/**
+ * Host bytes a kind holds, which is what the ledger counts for it. Files are counted by whoever writes them
+ * (one file holds many weights), and device bytes by the memory tracker, so only host arrays count here.
+ */
+export function hostBytesHeld(s: Storage): number {
+  if (s.kind === 'host') return s.data.byteLength;
+  if (s.kind === 'device') return s.kept?.data.byteLength ?? 0;
+  return 0;
+}
+
+/** The kept copy while it still equals the device bytes; undefined when none is kept or it went stale. */
+export function currentKeptCopy(s: DeviceStorage): HostArray | undefined {
+  return s.kept !== undefined && s.tensor.dataId === s.kept.of ? s.kept.data : undefined;
+}

@@ -1,5 +1,0 @@
-// Wrapping tfjs LayersModels.
-export { wrapLayersModel, unwrapLayersModel, getWrappedModule, type WrapLayersModelOptions } from './wrapLayersModel.js';
-export { WrappedLayer, WrappedContainer, WrappedModel, ENTRY_POINTS, type EntryPoint } from './WrappedModules.js';
-export type { TfjsLayersModel } from './TfjsLayersModel.js';
-export { INTERCEPTABLE_LAYER_CLASSES, WRAPPER_LAYER_CLASSES } from './allowlist.js';
