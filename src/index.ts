@@ -179,3 +179,6 @@ export {
   WrappedModel,
   INTERCEPTABLE_LAYER_CLASSES,
 } from './adapters/layers-model/index.js';
+// tfjs-converter GraphModels, as the public types name them (tfjs-converter is an optional peer)
+export type { TfjsGraphModel } from './models/wrapped/TfjsGraphModel.js';
+export { wrapGraphModel, unwrapGraphModel, getWrappedGraphModule, GraphScope, type GraphSegment } from './adapters/graph-model/index.js';

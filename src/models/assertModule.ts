@@ -38,8 +38,8 @@ export function refuseRawTfjsModel(value: unknown, calledAs: string): void {
     }
     if (looksLikeGraphModel(value)) {
       throw new UnsupportedModelError(
-        `${calledAs} needs a memhooks Module, got a tfjs GraphModel, which memhooks cannot wrap yet (wrapGraphModel is planned). ` +
-          `Write a Module whose forward runs the graph's operations with its weights as Parameters, or load the model as a LayersModel and use wrapLayersModel.`,
+        `${calledAs} needs a memhooks Module, got a tfjs GraphModel. Wrap it first: ` +
+          `const root = wrapGraphModel(model); then call ${calledAs} with root (the model's predict/execute/executeAsync then run through root's hooks).`,
       );
     }
   }

@@ -7,6 +7,7 @@ import { ERROR_CODES, MemhooksError } from '../base/errors.js';
  */
 export const OPTIONAL_PEERS = {
   '@tensorflow/tfjs-layers': '^4.22',
+  '@tensorflow/tfjs-converter': '^4.22',
 } as const;
 
 export type OptionalPeer = keyof typeof OPTIONAL_PEERS;

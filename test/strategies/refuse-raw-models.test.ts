@@ -95,7 +95,7 @@ describe.each(BACKENDS)('entry points refuse raw tfjs models on %s', (backend) =
     const err = errorOf(call);
     expect(err).toBeInstanceOf(MemhooksError);
     expect(err.code).toBe('UNSUPPORTED_MODEL');
-    expect(err.message).toContain(`${calledAs(label)} needs a memhooks Module, got a tfjs GraphModel, which memhooks cannot wrap yet (wrapGraphModel is planned). Write a Module`);
+    expect(err.message).toContain(`${calledAs(label)} needs a memhooks Module, got a tfjs GraphModel. Wrap it first: const root = wrapGraphModel(model);`);
   });
 
   it.each(entryPoints(null).map(([label]) => label))('%s refuses a plain object, naming what it got', (label) => {

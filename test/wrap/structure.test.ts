@@ -190,7 +190,7 @@ describe.each(BACKENDS)('wrapLayersModel tree on %s', (backend) => {
     loaded.dispose();
   });
 
-  it('never imports @tensorflow/tfjs-converter from src/ (it is a devDependency for tests only)', () => {
+  it('imports @tensorflow/tfjs-converter from src/ only lazily (an optional peer, needed only to load a GraphModel)', () => {
     const files: string[] = [];
     const walk = (dir: string): void => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -201,7 +201,8 @@ describe.each(BACKENDS)('wrapLayersModel tree on %s', (backend) => {
     };
     walk(path.resolve('src'));
     expect(files.length).toBeGreaterThan(10);
-    const offenders = files.filter((f) => /(from\s*|import\s*\(\s*|require\s*\(\s*|import\s+)['"]@tensorflow\/tfjs-converter/.test(readFileSync(f, 'utf8')));
+    // A static import or require would make every user install it; a dynamic import() loads it where needed.
+    const offenders = files.filter((f) => /(from\s*|require\s*\(\s*|import\s+)['"]@tensorflow\/tfjs-converter/.test(readFileSync(f, 'utf8')));
     expect(offenders).toEqual([]);
   });
 

@@ -13,11 +13,11 @@ describe('pre-trained model cache', () => {
     for (const dir of tmp) await fs.rm(dir, { recursive: true, force: true });
   });
 
-  it('lists the two real models with their packages and licenses', () => {
-    expect(PRETRAINED_NAMES).toEqual(['upscaler-esrgan-2x', 'mobilenet-v2-nsfw']);
+  it('lists the real models with their packages and licenses', () => {
+    expect(PRETRAINED_NAMES).toEqual(['upscaler-esrgan-2x', 'mobilenet-v2-nsfw', 'mobilenet-v2-mid-nsfw', 'handtrack-human']);
     expect(PRETRAINED_MODELS['upscaler-esrgan-2x']).toMatchObject({ package: '@upscalerjs/default-model', version: '1.0.0' });
     expect(PRETRAINED_MODELS['mobilenet-v2-nsfw']).toMatchObject({ package: 'nsfwjs', version: '4.4.0' });
-    for (const name of PRETRAINED_NAMES) expect(PRETRAINED_MODELS[name].license).toMatch(/^MIT, © 20\d\d /);
+    for (const name of PRETRAINED_NAMES) expect(PRETRAINED_MODELS[name].license).toMatch(/^MIT, © (20\d\d )?\w/);
   });
 
   it('reuses a complete extraction without downloading', async () => {
@@ -39,10 +39,12 @@ describe('pre-trained model cache', () => {
     const json = JSON.parse(await fs.readFile(path.join(dir, 'model.json'), 'utf8')) as { format: string };
     expect(json.format).toBe('layers-model');
     expect((await fs.readdir(cacheDir)).sort()).toEqual(['upscaler-esrgan-2x']);
+    // Only the model's folder is extracted (plus the completeness marker), not the rest of the package.
+    expect((await fs.readdir(path.join(cacheDir, 'upscaler-esrgan-2x', 'package'))).sort()).toEqual(['models']);
   }, 120_000);
 
   it('refuses an unknown model name, listing the known ones', async () => {
     await expect(fetchPretrained('resnet' as PretrainedName)).rejects.toThrow(InvalidArgumentError);
-    await expect(fetchPretrained('resnet' as PretrainedName)).rejects.toThrow(/Available: upscaler-esrgan-2x, mobilenet-v2-nsfw/);
+    await expect(fetchPretrained('resnet' as PretrainedName)).rejects.toThrow(/Available: upscaler-esrgan-2x, mobilenet-v2-nsfw, mobilenet-v2-mid-nsfw, handtrack-human\./);
   });
 });

@@ -1,7 +1,6 @@
 import type { TfjsLayersModel } from '../../models/wrapped/TfjsLayersModel.js';
 import { UnsupportedModelError } from '../../base/errors.js';
-import { HookRegistry } from '../../hooks/HookRegistry.js';
-import { removeStrategiesIn } from '../../strategies/registry.js';
+import { detachTree } from '../detachTree.js';
 import type { Module } from '../../models/Module.js';
 import { Parameter } from '../../models/Parameter.js';
 import { describeValue } from '../../models/paths.js';
@@ -91,16 +90,7 @@ export function getWrappedModule(model: TfjsLayersModel): WrappedModel | undefin
 export function unwrapLayersModel(model: TfjsLayersModel): void {
   const state = states.get(model);
   if (state === undefined) return;
-  // Strategies own hooks (and may have moved parameters): their own undo runs before the raw hook removal.
-  removeStrategiesIn(state.root);
-  for (const m of state.root.modules()) {
-    const registry = HookRegistry.get(m);
-    if (registry === undefined) continue;
-    for (const name of [...registry.hookOrder].reverse()) registry.removeHook(name, { recurse: false });
-  }
-  for (const p of state.parameters) {
-    if (!p.isDisposed && p.tier !== 'device') p.toDevice();
-  }
+  detachTree(state.root, state.parameters);
   for (let i = state.restores.length - 1; i >= 0; i--) state.restores[i]!();
   // The variables belong to the model again: the old tree must not be able to dispose them.
   for (const p of state.parameters) p.release();

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { checkpointTree } from '../../io/checkpoints/describeCheckpoint.js';
 import type { Module } from '../../models/Module.js';
 import { wrapLayersModel } from '../../adapters/layers-model/wrapLayersModel.js';
-import { PRETRAINED_NAMES, type PretrainedName } from '../../zoo/catalog.js';
+import { PRETRAINED_LAYERS_NAMES, type LayersPretrainedName } from '../../zoo/catalog.js';
 import { createDiffusionComponents } from '../../zoo/diffusion/components.js';
 import { DIFFUSION_SIZE_NAMES } from '../../zoo/diffusion/sizes.js';
 import { loadPretrained } from '../../zoo/loadPretrained.js';
@@ -33,7 +33,7 @@ export function registerInspectCommand(program: Command, ctx: CommandContext): v
   program
     .command('inspect')
     .description('Show a model as memhooks sees it: the module tree with parameter bytes, and the device map inferred under --max-memory.')
-    .argument('<model>', `a zoo pipeline size (${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}), a real model (${PRETRAINED_NAMES.join(', ')}), or a folder written by savePretrained`)
+    .argument('<model>', `a zoo pipeline size (${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}), a real model (${PRETRAINED_LAYERS_NAMES.join(', ')}), or a folder written by savePretrained`)
     .option('--max-memory <budgets>', 'budgets per device for the inferred device map, e.g. device=200MB,host=2GB')
     .option('--device-map <auto>', "'auto': infer the device map; without --max-memory, under the device budget (else the host's free memory) and the host's free memory, both printed")
     .option('--depth <n>', 'tree depth to print (0: components only)', '2')
@@ -65,10 +65,10 @@ async function load(model: string): Promise<InspectedComponent[]> {
   const modules = (entries: Array<[string, Module]>): InspectedComponent[] => entries.map(([name, root]) => ({ name, kind: 'module', root }));
   // On the host: inspecting must not need the device, whatever the size.
   if (size !== undefined) return modules(Object.entries(createDiffusionComponents(size, { tier: 'host' })));
-  if ((PRETRAINED_NAMES as readonly string[]).includes(model)) return modules([[model, wrapLayersModel(await loadPretrained(model as PretrainedName))]]);
+  if ((PRETRAINED_LAYERS_NAMES as readonly string[]).includes(model)) return modules([[model, wrapLayersModel(await loadPretrained(model as LayersPretrainedName))]]);
   if (existsSync(model)) return loadFolder(model);
   throw new UsageError(
-    `"${model}" is no zoo size, real model or folder. Zoo: ${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}; real models: ${PRETRAINED_NAMES.join(', ')}.`,
+    `"${model}" is no zoo size, real model or folder. Zoo: ${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}; real models: ${PRETRAINED_LAYERS_NAMES.join(', ')}.`,
   );
 }
 

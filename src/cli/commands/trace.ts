@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
 import type { Module } from '../../models/Module.js';
 import { wrapLayersModel } from '../../adapters/layers-model/wrapLayersModel.js';
-import { PRETRAINED_MODELS, PRETRAINED_NAMES, type PretrainedName } from '../../zoo/catalog.js';
+import { PRETRAINED_MODELS, PRETRAINED_LAYERS_NAMES, type LayersPretrainedName } from '../../zoo/catalog.js';
 import { DiffusionPipeline } from '../../zoo/diffusion/DiffusionPipeline.js';
 import { DIFFUSION_SIZE_NAMES } from '../../zoo/diffusion/sizes.js';
 import { loadPretrained } from '../../zoo/loadPretrained.js';
@@ -28,7 +28,7 @@ export function registerTraceCommand(program: Command, ctx: CommandContext): voi
   program
     .command('trace')
     .description('Trace one run of a model under a strategy: module slices, transfers and memory counters as a Chrome trace (Perfetto).')
-    .argument('<model>', `zoo:<size> (${DIFFUSION_SIZE_NAMES.join(', ')}: one image, 2 steps) or a real model (${PRETRAINED_NAMES.join(', ')}: one predict)`)
+    .argument('<model>', `zoo:<size> (${DIFFUSION_SIZE_NAMES.join(', ')}: one image, 2 steps) or a real model (${PRETRAINED_LAYERS_NAMES.join(', ')}: one predict)`)
     .option('--strategy <name>', `strategy applied to every component: ${STRATEGY_PRESET_NAMES.join(' | ')}`, 'resident')
     .option('--out <file>', 'where to write the trace', 'trace.json')
     .option('--backend <name>', `tfjs backend: ${Object.values(BENCH_BACKENDS).join(' | ')}`, BENCH_BACKENDS.wasm)
@@ -52,12 +52,12 @@ async function target(model: string): Promise<Target> {
     const pipe = DiffusionPipeline.create(size, { tier: 'host' });
     return { roots: Object.values(pipe.components), run: () => pipe.generate({ steps: 2 }), dispose: () => pipe.dispose() };
   }
-  if (!(PRETRAINED_NAMES as readonly string[]).includes(model)) {
-    throw new UsageError(`"${model}" is no zoo size or real model. Zoo: ${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}; real models: ${PRETRAINED_NAMES.join(', ')}.`);
+  if (!(PRETRAINED_LAYERS_NAMES as readonly string[]).includes(model)) {
+    throw new UsageError(`"${model}" is no zoo size or real model. Zoo: ${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}; real models: ${PRETRAINED_LAYERS_NAMES.join(', ')}.`);
   }
-  const layers = await loadPretrained(model as PretrainedName);
+  const layers = await loadPretrained(model as LayersPretrainedName);
   const root = wrapLayersModel(layers);
-  const shape = PRETRAINED_MODELS[model as PretrainedName].inputShape.map((d, i) => (d === null ? (i === 0 ? 1 : 64) : d));
+  const shape = PRETRAINED_MODELS[model as LayersPretrainedName].inputShape.map((d, i) => (d === null ? (i === 0 ? 1 : 64) : d));
   const x = tf.randomUniform(shape, 0, 1, 'float32', 1);
   return { roots: [root], run: () => layers.predict(x) as tf.Tensor, dispose: () => (x.dispose(), layers.dispose()) };
 }

@@ -8,6 +8,7 @@ import { GroupNorm } from '../../models/layers/GroupNorm.js';
 import { LayerNorm } from '../../models/layers/LayerNorm.js';
 import { Linear } from '../../models/layers/Linear.js';
 import { RMSNorm } from '../../models/layers/RMSNorm.js';
+import { isGraphLeaf } from '../../models/wrapped/GraphScope.js';
 import { WrappedLayer } from '../../models/wrapped/WrappedModules.js';
 import { ModuleGroup } from './ModuleGroup.js';
 import type { GroupOffloadingConfig } from './options.js';
@@ -18,7 +19,8 @@ const SUPPORTED_LEAVES: ReadonlyArray<abstract new (...args: any[]) => Module> =
 ];
 
 export function isSupportedLeaf(m: Module): boolean {
-  return SUPPORTED_LEAVES.some((cls) => m instanceof cls);
+  // A wrapped GraphModel's innermost weighted scope is a leaf as a wrapped tfjs layer is.
+  return SUPPORTED_LEAVES.some((cls) => m instanceof cls) || isGraphLeaf(m);
 }
 
 export interface Grouping {

@@ -5,6 +5,7 @@ import { Linear } from '../../models/layers/Linear.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
 import { getModuleOptions } from '../../models/reflection.js';
+import { CASTABLE_GRAPH_OPS, isGraphLeaf } from '../../models/wrapped/GraphScope.js';
 import { WrappedLayer } from '../../models/wrapped/WrappedModules.js';
 import { compilePatterns, type LayerwiseCastingConfig } from './options.js';
 
@@ -22,6 +23,8 @@ export const CASTABLE_TFJS_LAYERS: ReadonlySet<string> = new Set([
 
 export function isCastableLeaf(m: Module): boolean {
   if (m instanceof WrappedLayer) return CASTABLE_TFJS_LAYERS.has(m.layerClassName);
+  // A GraphModel scope leaf whose weights feed a convolution or matrix product (its bias comes along, as in Linear).
+  if (isGraphLeaf(m)) return [...m.weightOps].some((op) => CASTABLE_GRAPH_OPS.has(op));
   return SUPPORTED_LEAVES.some((cls) => m instanceof cls);
 }
 
