@@ -13,6 +13,7 @@ import { prefetchBenchmark } from './prefetch.js';
 import { diskBenchmark } from './disk.js';
 import { attentionBenchmark } from './attention.js';
 import { tilingBenchmark } from './tiling.js';
+import { graphBenchmark } from './graph.js';
 
 /** layers.ts imports @tensorflow/tfjs-layers (it times tfjs-layers' own layers): loaded only when it runs. */
 const layersBenchmark = lazyBenchmark({
@@ -33,6 +34,7 @@ export const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   [diskBenchmark.name]: diskBenchmark,
   [attentionBenchmark.name]: attentionBenchmark,
   [tilingBenchmark.name]: tilingBenchmark,
+  [graphBenchmark.name]: graphBenchmark,
 };
 
 export const BENCHMARK_NAMES: readonly string[] = Object.keys(BENCHMARKS);

@@ -15,10 +15,8 @@ import {
   DIFFUSION_COMPONENT_NAMES,
 } from '../src/zoo.js';
 import {
-  events,
   memory,
   type GroupOffloadingOptions,
-  type TransferEvent,
 } from '../src/index.js';
 import { countOf, median, type BenchContext, type Benchmark, type SectionResult, type Target } from './framework.js';
 import { measureUploadCost } from './uploadCost.js';
@@ -26,6 +24,7 @@ import { scatterSvg, type ChartPoint } from './chart.js';
 import { UPSCALER_VARIANTS, upscalerSection } from './upscalerSection.js';
 import { aloneNote, deviceBaseline, trackAbove } from './peaks.js';
 import { keepOnHost, maxAbsDiffToHost } from './hostReference.js';
+import { countOnloadedBytes } from './onloadCounter.js';
 
 interface StrategyVariant {
   name: string;
@@ -112,17 +111,8 @@ function measure(
   const scratch = mkdtempSync(join(os.tmpdir(), 'memhooks-bench-strategies-'));
   const results = new Map<string, Measured>(variants.map((v) => [v.name, { ms: [], peakDeviceBytes: 0, hostBytes: 0, onloadBytes: 0, maxAbsDiff: 0 }]));
   const exact = variants.some((v) => v.lossy) ? snapshot(c) : undefined;
-  // Bytes moved onto the device: every onload, plus prefetches that uploaded straight away (a prefetch
-  // staged on the worker is counted by the onload that completes it).
-  let onloaded = 0;
-  const onOnload = (e: TransferEvent): void => {
-    onloaded += e.bytes;
-  };
-  const onPrefetch = (e: TransferEvent): void => {
-    if (e['staged'] !== true) onloaded += e.bytes;
-  };
-  events.on('onload', onOnload);
-  events.on('prefetch', onPrefetch);
+  // Bytes moved onto the device by one call (onloads and immediate prefetches).
+  const onloaded = countOnloadedBytes();
   try {
     for (let round = 0; round < o.rounds; round++) {
       for (const v of variants) {
@@ -130,14 +120,14 @@ function measure(
         v.apply(p, scratch);
         try {
           tf.dispose(gen());
-          onloaded = 0;
+          onloaded.reset();
           const t0 = performance.now();
           const { result: image, peakDeviceBytes } = trackAbove(leftover, gen);
           image.dataSync();
           r.ms.push(performance.now() - t0);
           r.peakDeviceBytes = Math.max(r.peakDeviceBytes, peakDeviceBytes);
           r.hostBytes = Math.max(r.hostBytes, memory.stats().hostBytes - hostLeftover);
-          r.onloadBytes = onloaded;
+          r.onloadBytes = onloaded.bytes;
           r.maxAbsDiff = Math.max(r.maxAbsDiff, maxAbsDiffToHost(image, reference));
           image.dispose();
         } finally {
@@ -149,8 +139,7 @@ function measure(
       ctx.log(`round ${round + 1}/${o.rounds}`);
     }
   } finally {
-    events.off('onload', onOnload);
-    events.off('prefetch', onPrefetch);
+    onloaded.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
   return results;

@@ -35,6 +35,31 @@ describe('memhooks CLI', () => {
     expect(await readFile(join(dir, 'hooks.cpu.md'), 'utf8')).toContain('| hooks | ns per call |');
   });
 
+  it.each(['wasm', 'cpu'])('runs the graph benchmark in smoke mode on %s: the real GraphModel wrapped, every offloading row bitwise', async (backend) => {
+    const { code, out, err } = await run('bench', 'graph', '--smoke', '--backend', backend, '--out', dir);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toContain('[graph]');
+    const json = JSON.parse(await readFile(join(dir, `graph${backend === 'wasm' ? '' : `.${backend}`}.json`), 'utf8'));
+    expect(json.sections.map((s: { id: string }) => s.id)).toEqual(['overhead', 'strategies']);
+    for (const s of json.sections) {
+      expect(s.skipped).toBeUndefined();
+      expect(s.check.maxAbsDiff).toBe(0);
+      expect(s.check.leakedTensors).toBe(0);
+    }
+    const { table, metrics } = json.sections[1];
+    expect(table.rows.map((r: unknown[]) => r[0])).toEqual(['resident', 'group leaf + stream', 'group block(1)', 'disk leaf + stream']);
+    const column = (name: string): number[] => table.rows.map((r: number[]) => r[table.columns.indexOf(name)]);
+    // Resident keeps its weights on the device between calls; offloading leaves none and peaks lower.
+    const [residentWeights, ...offloadedWeights] = column('weight MB between calls');
+    expect(residentWeights).toBeCloseTo(metrics.residentWeightBytes / 1e6, 6);
+    expect(residentWeights).toBeGreaterThan(0);
+    expect(offloadedWeights).toEqual([0, 0, 0]);
+    const [residentPeak, ...offloadedPeaks] = column('peak device MB');
+    for (const p of offloadedPeaks) expect(p).toBeLessThan(residentPeak!);
+    expect(column('max abs diff')).toEqual([0, 0, 0, 0]);
+  }, 240_000);
+
   it('rejects an unknown benchmark with exit code 2 and the valid names', async () => {
     const { code, err } = await run('bench', 'nope', '--smoke');
     expect(code).toBe(2);
