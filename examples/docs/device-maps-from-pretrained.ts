@@ -2,23 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { Linear, Module, ModuleList, deviceMapHandleOf, module, useBackend } from 'memhooks';
+import { deviceMapHandleOf, useBackend } from 'memhooks';
+import { Denoiser } from './checkpoints-denoiser.js';
 
 // 'balanced' over cpu and wasm places modules on both backends: both must be initialized first.
 await useBackend('cpu'); await useBackend('wasm');        // both initialized; wasm active
-
-@module()
-class Denoiser extends Module {
-  blocks: ModuleList<Linear>;
-  constructor(readonly width: number, readonly options: { depth: number }) {
-    super();
-    this.blocks = new ModuleList(Array.from({ length: options.depth }, () => new Linear(width, width)));
-  }
-  forward(x: tf.Tensor): tf.Tensor {
-    for (const block of this.blocks) x = tf.relu(block.forward(x));
-    return x;
-  }
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'memhooks-denoiser-'));
 try {

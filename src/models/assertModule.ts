@@ -1,20 +1,9 @@
 import { InvalidArgumentError, UnsupportedModelError } from '../base/errors.js';
 import { Module } from './Module.js';
 import { describeValue } from './paths.js';
-
-/**
- * What a raw tfjs model looks like. memhooks never imports tfjs-layers or tfjs-converter here (both are
- * optional), so the models are recognised by the methods their classes define.
- */
-function looksLikeLayersModel(value: object): boolean {
-  const v = value as Record<string, unknown>;
-  return Array.isArray(v.layers) && typeof v.predict === 'function' && typeof v.getLayer === 'function';
-}
-
-function looksLikeGraphModel(value: object): boolean {
-  const v = value as Record<string, unknown>;
-  return typeof v.execute === 'function' && typeof v.executeAsync === 'function' && typeof v.predict === 'function';
-}
+// Recognised by shape (the methods their classes define): memhooks never imports the optional tfjs-layers or
+// tfjs-converter here.
+import { isGraphModelLike, isLayersModelLike } from './wrapped/tfjsShapes.js';
 
 /**
  * Refuses anything that is not a memhooks Module before an entry point touches it, so that a raw
@@ -29,18 +18,16 @@ export function assertModule(value: unknown, calledAs: string): asserts value is
 
 /** Throws, naming the fix, when `value` is a raw tfjs LayersModel or GraphModel; returns otherwise. */
 export function refuseRawTfjsModel(value: unknown, calledAs: string): void {
-  if (typeof value === 'object' && value !== null) {
-    if (looksLikeLayersModel(value)) {
-      throw new UnsupportedModelError(
-        `${calledAs} needs a memhooks Module, got a tfjs LayersModel. Wrap it first: ` +
-          `const root = wrapLayersModel(model); then call ${calledAs} with root (the model's predict/apply then run through root's hooks).`,
-      );
-    }
-    if (looksLikeGraphModel(value)) {
-      throw new UnsupportedModelError(
-        `${calledAs} needs a memhooks Module, got a tfjs GraphModel. Wrap it first: ` +
-          `const root = wrapGraphModel(model); then call ${calledAs} with root (the model's predict/execute/executeAsync then run through root's hooks).`,
-      );
-    }
+  if (isLayersModelLike(value)) {
+    throw new UnsupportedModelError(
+      `${calledAs} needs a memhooks Module, got a tfjs LayersModel. Wrap it first: ` +
+        `const root = wrapLayersModel(model); then call ${calledAs} with root (the model's predict/apply then run through root's hooks).`,
+    );
+  }
+  if (isGraphModelLike(value)) {
+    throw new UnsupportedModelError(
+      `${calledAs} needs a memhooks Module, got a tfjs GraphModel. Wrap it first: ` +
+        `const root = wrapGraphModel(model); then call ${calledAs} with root (the model's predict/execute/executeAsync then run through root's hooks).`,
+    );
   }
 }

@@ -88,7 +88,7 @@ export class DiskStore implements GroupStore {
       writeManifest(this.dir, manifest);
     } catch (error) {
       this.deleteCreated();
-      const bytesNeeded = this.groups.reduce((n, g) => n + g.params.reduce((m, p) => m + p.byteLength, 0), 0);
+      const bytesNeeded = this.groups.reduce((n, g) => n + g.bytes, 0);
       throw diskWriteFailure(
         { what: 'Group offloading', folder: this.dir, bytesNeeded, option: 'offloadToDiskPath' },
         error,
