@@ -33,6 +33,8 @@ const STRATEGY_FOLDERS = [
 
 const anyOf = (names) => `(${names.join('|')})`;
 
+const { builtinModules } = require('node:module');
+
 // One rule per floor: its folder must not import any folder of a higher floor.
 const upward = FLOORS.slice(0, -1).map((floor, index) => ({
   name: `floor-${index}-${floor}-imports-upward`,
@@ -74,6 +76,24 @@ module.exports = {
       to: { path: `^src/strategies/${anyOf(STRATEGY_FOLDERS)}/` },
     },
     {
+      name: 'node-builtin-outside-the-node-platform',
+      comment:
+        'Node built-ins (node:fs, worker_threads, …) are imported only by the Node platform (src/base/platform/node.ts) and the ' +
+        'command line (src/cli/): everything else reaches the host through the platform seam, so the browser build holds none.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli/|base/platform/node\\.ts$)' },
+      to: { dependencyTypes: ['core'] },
+    },
+    {
+      name: 'browser-entry-reaches-the-node-platform',
+      comment:
+        "The browser entries (src/browser*.ts, the package's `browser` condition) register the browser platform: nothing they " +
+        'import, directly or not, may reach the Node platform or the command line.',
+      severity: 'error',
+      from: { path: '^src/browser[^/]*\\.ts$' },
+      to: { path: '^src/(base/platform/(node|useNode)\\.ts$|cli/|node[^/]*\\.ts$)', reachable: true },
+    },
+    {
       name: 'library-imports-outside-src',
       comment: 'The library is src/ alone: the benchmarks (bench/) are a separate entry point that the CLI loads at run time.',
       severity: 'error',
@@ -83,7 +103,8 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    includeOnly: '^(src|bench|test|examples|scripts)/',
+    // Node built-ins stay in the graph for the rule on them (as 'node:x' or bare 'x'); packages do not.
+    includeOnly: `^((src|bench|test|examples|scripts)/|node:|${anyOf(builtinModules.map((m) => m.replace(/[/.]/g, '\\$&')))}$)`,
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

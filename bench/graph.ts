@@ -6,7 +6,8 @@
  *    unwrapped (untimed) before each sample, interleaved round by round;
  * 2. resident against the pure offloading strategies (leaf + stream, block(1), disk + stream): time ratio to
  *    resident, device peak, weight bytes left on the device between calls, host bytes, and the output, which
- *    must be bitwise the resident one.
+ *    must be bitwise the resident one; and leaf + stream with the model wrapped with hostWeights: 'shipped' (the
+ *    host keeps the shipped uint8 codes, the transfer worker dequantizes them), with the host bytes it saves.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -117,6 +118,8 @@ interface GraphVariant {
   name: string;
   /** Whether it moves weights onto the device during a call (then it has a transfer floor). */
   moves: boolean;
+  /** How the model is wrapped for it (wrapGraphModel's hostWeights; 'float32' when absent). */
+  hostWeights?: 'shipped';
   apply(root: Module, scratch: string): StrategyHandle[];
 }
 
@@ -134,6 +137,7 @@ function blockOne(root: Module): GroupOffloadingOptions {
 }
 
 const LEAF_STREAM = { offloadType: 'leaf_level', useStream: true } as const;
+const SHIPPED = 'leaf + stream, shipped uint8 on the host';
 const group = (root: Module, options: GroupOffloadingOptions): StrategyHandle[] => [applyGroupOffloading(root, options)];
 
 const VARIANTS: readonly GraphVariant[] = [
@@ -141,6 +145,7 @@ const VARIANTS: readonly GraphVariant[] = [
   { name: 'group leaf + stream', moves: true, apply: (root) => group(root, LEAF_STREAM) },
   { name: 'group block(1)', moves: true, apply: (root) => group(root, blockOne(root)) },
   { name: 'disk leaf + stream', moves: true, apply: (root, scratch) => group(root, { ...LEAF_STREAM, offloadToDiskPath: scratch }) },
+  { name: SHIPPED, moves: true, hostWeights: 'shipped', apply: (root) => group(root, LEAF_STREAM) },
 ];
 
 interface Measured {
@@ -161,7 +166,8 @@ const MB = 1e6;
  */
 function strategiesSection(ctx: BenchContext, model: Graph, leftover: number): SectionResult {
   const hostLeftover = memory.stats().hostBytes;
-  const root = wrapGraphModel(model);
+  let root = wrapGraphModel(model);
+  let wrappedAs: 'float32' | 'shipped' = 'float32';
   const x = makeInput();
   const reference = keepOnHost(model.execute(x) as tf.Tensor);
   const residentWeightBytes = root.memoryFootprint().device;
@@ -181,6 +187,12 @@ function strategiesSection(ctx: BenchContext, model: Graph, leftover: number): S
       for (let k = 0; k < VARIANTS.length; k++) {
         const v = VARIANTS[(round + k) % VARIANTS.length]!;
         const r = results.get(v.name)!;
+        // Untimed: the shipped row needs the model wrapped with hostWeights: 'shipped', the others the default.
+        if ((v.hostWeights ?? 'float32') !== wrappedAs) {
+          wrappedAs = v.hostWeights ?? 'float32';
+          unwrapGraphModel(model);
+          root = wrapGraphModel(model, { hostWeights: wrappedAs });
+        }
         const handles = v.apply(root, scratch);
         try {
           tf.dispose(model.execute(x) as tf.Tensor);
@@ -233,6 +245,9 @@ function strategiesSection(ctx: BenchContext, model: Graph, leftover: number): S
     return [v.name, ms, ratio, v.moves ? floor : '—', v.moves ? floor / ms : '—', r.onloadBytes / MB, r.peakAlone / MB, r.peakFromStart / MB, r.weightBytesBetween / MB, r.hostBytes / MB, r.diff];
   });
   const worst = Math.max(...[...results.values()].map((r) => r.diff));
+  const floatHost = results.get('group leaf + stream')!.hostBytes;
+  const shippedHost = results.get(SHIPPED)!.hostBytes;
+  metrics['hostBytesSaved_shipped'] = floatHost - shippedHost;
   return {
     id: 'strategies',
     title: `Strategies through the graph (${MODEL}, model.execute)`,
@@ -244,6 +259,9 @@ function strategiesSection(ctx: BenchContext, model: Graph, leftover: number): S
       'Peak added by the call: memory.track\'s peak above the device bytes when the timed execute started (for resident that leaves out ' +
       'its weights). Weight MB between calls: the tree\'s device footprint after the call; host MB: the ledger\'s host bytes above ' +
       'the start of the section (pinned copies and staging). ' +
+      `"${SHIPPED}": the model wrapped with hostWeights: 'shipped', so the host keeps each weight's shipped uint8 codes and the ` +
+      `transfer worker dequantizes them into the staging slots; host MB ${(shippedHost / MB).toFixed(2)} against ` +
+      `${(floatHost / MB).toFixed(2)} for the float32 leaf + stream row: ${((floatHost - shippedHost) / MB).toFixed(2)} MB saved. ` +
       `Floor (single thread, BENCHMARKS.md): resident compute + MiB onloaded × ${msPerMiB.toFixed(3)} ms per MiB, the serial upload cost ` +
       'measured in the same run (uploadCost.ts: heap copy and XNNPACK re-pack on wasm); efficiency = floor / measured.',
     table: {
@@ -260,7 +278,7 @@ function strategiesSection(ctx: BenchContext, model: Graph, leftover: number): S
 
 export const graphBenchmark: Benchmark = {
   name: 'graph',
-  description: `a real GraphModel (${MODEL}) wrapped: wrapping overhead vs unwrapped (target ≤ 1.02×), then resident, leaf + stream, block(1), disk + stream`,
+  description: `a real GraphModel (${MODEL}) wrapped: wrapping overhead vs unwrapped (target ≤ 1.02×), then resident, leaf + stream, block(1), disk + stream, and leaf + stream with the shipped uint8 codes on the host`,
   async run(ctx): Promise<BenchResult> {
     const title = 'graph: a real GraphModel wrapped';
     const leftover = deviceBaseline();

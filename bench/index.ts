@@ -15,6 +15,14 @@ import { attentionBenchmark } from './attention.js';
 import { tilingBenchmark } from './tiling.js';
 import { graphBenchmark } from './graph.js';
 
+/** browserStrategies.ts drives Debian's chromium through playwright and Vite (dev tools): loaded only when it runs. */
+const browserBenchmark: Benchmark = {
+  name: 'browser',
+  description: 'the strategies table on webgl in headless Chromium (Debian chromium, SwiftShader): peak and held GPU bytes, time, output diff',
+  prepare: async () => (await import('./browserStrategies.js')).browserBenchmark.prepare?.(),
+  run: async (ctx) => (await import('./browserStrategies.js')).browserBenchmark.run(ctx),
+};
+
 /** layers.ts imports @tensorflow/tfjs-layers (it times tfjs-layers' own layers): loaded only when it runs. */
 const layersBenchmark = lazyBenchmark({
   name: 'layers',
@@ -35,6 +43,7 @@ export const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   [attentionBenchmark.name]: attentionBenchmark,
   [tilingBenchmark.name]: tilingBenchmark,
   [graphBenchmark.name]: graphBenchmark,
+  [browserBenchmark.name]: browserBenchmark,
 };
 
 export const BENCHMARK_NAMES: readonly string[] = Object.keys(BENCHMARKS);

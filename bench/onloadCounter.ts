@@ -1,20 +1,17 @@
 import { events, type TransferEvent } from '../src/index.js';
 
 /**
- * Counts the bytes moved onto the device: every onload, plus prefetches that uploaded straight away (a prefetch
- * staged on the worker is counted by the onload that completes it). `bytes` reads the count since the last
- * `reset()`; `stop()` detaches the listeners (call it in a finally).
+ * Counts the bytes moved onto the device: every arrival on the device is one 'onload' event (group offloading emits
+ * one for a prefetch that uploaded straight away as well as for a staged one completed later, so that onloads and
+ * offloads pair up), so onloads alone count each byte once. `bytes` reads the count since the last `reset()`;
+ * `stop()` detaches the listener (call it in a finally).
  */
 export function countOnloadedBytes(): { readonly bytes: number; reset(): void; stop(): void } {
   let bytes = 0;
   const onOnload = (e: TransferEvent): void => {
     bytes += e.bytes;
   };
-  const onPrefetch = (e: TransferEvent): void => {
-    if (e['staged'] !== true) bytes += e.bytes;
-  };
   events.on('onload', onOnload);
-  events.on('prefetch', onPrefetch);
   return {
     get bytes() {
       return bytes;
@@ -24,7 +21,6 @@ export function countOnloadedBytes(): { readonly bytes: number; reset(): void; s
     },
     stop: () => {
       events.off('onload', onOnload);
-      events.off('prefetch', onPrefetch);
     },
   };
 }

@@ -8,81 +8,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import {
-  DiffusionPipeline,
-  type DiffusionComponents,
-  type DiffusionSizeName,
-  DIFFUSION_COMPONENT_NAMES,
-} from '../src/zoo.js';
-import {
-  memory,
-  type GroupOffloadingOptions,
-} from '../src/index.js';
+import { DiffusionPipeline, type DiffusionSizeName } from '../src/zoo.js';
+import { memory } from '../src/index.js';
+import { CASTING_VARIANTS, OFFLOADING_VARIANTS, type StrategyVariant } from './strategyVariants.js';
+import { measureVariants, type Measured } from './measureVariants.js';
 import { countOf, median, type BenchContext, type Benchmark, type SectionResult, type Target } from './framework.js';
 import { measureUploadCost } from './uploadCost.js';
 import { scatterSvg, type ChartPoint } from './chart.js';
 import { UPSCALER_VARIANTS, upscalerSection } from './upscalerSection.js';
-import { aloneNote, deviceBaseline, trackAbove } from './peaks.js';
-import { keepOnHost, maxAbsDiffToHost } from './hostReference.js';
-import { countOnloadedBytes } from './onloadCounter.js';
+import { aloneNote, deviceBaseline } from './peaks.js';
 
-interface StrategyVariant {
-  name: string;
-  /** Whether the strategy moves weights onto the device during a run (then it has a transfer floor). */
-  moves: boolean;
-  /** Applies the strategy through the pipeline's switches, as a user would. */
-  apply(p: DiffusionPipeline, scratch: string): void;
-  /** Its removal leaves the decoded (rounded) weights: the exact ones are put back after it. */
-  lossy?: boolean;
-}
+// The variants live in strategyVariants.ts, which imports nothing of Node's: the browser benchmark's page runs them too.
+export { OFFLOADING_VARIANTS, CASTING_VARIANTS, type StrategyVariant } from './strategyVariants.js';
 
-
-const BLOCK = { offloadType: 'block_level', numBlocksPerGroup: 1 } as const;
-const LEAF = { offloadType: 'leaf_level' } as const;
-
-/** Group offloading of every component (to disk: the pipeline gives each component a folder of its own). */
-function group(p: DiffusionPipeline, options: GroupOffloadingOptions, scratch?: string): void {
-  p.enableGroupOffload(scratch === undefined ? options : { ...options, offloadToDiskPath: scratch });
-}
-
-function cast(p: DiffusionPipeline, storageDtype: 'float8_e4m3fn' | 'bfloat16'): void {
-  for (const name of DIFFUSION_COMPONENT_NAMES) p.enableLayerwiseCasting(name, { storageDtype });
-}
-
-export const OFFLOADING_VARIANTS: readonly StrategyVariant[] = [
-  { name: 'resident', moves: false, apply: () => {} },
-  { name: 'model offload', moves: true, apply: (p) => p.enableModelCpuOffload() },
-  { name: 'sequential offload', moves: true, apply: (p) => p.enableSequentialCpuOffload() },
-  { name: 'group block(1)', moves: true, apply: (p) => group(p, BLOCK) },
-  { name: 'group block(1) + stream', moves: true, apply: (p) => group(p, { ...BLOCK, useStream: true }) },
-  { name: 'group leaf', moves: true, apply: (p) => group(p, LEAF) },
-  { name: 'group leaf + stream', moves: true, apply: (p) => group(p, { ...LEAF, useStream: true }) },
-  { name: 'disk block(1)', moves: true, apply: (p, scratch) => group(p, BLOCK, scratch) },
-  { name: 'disk block(1) + stream', moves: true, apply: (p, scratch) => group(p, { ...BLOCK, useStream: true }, scratch) },
-];
-
-export const CASTING_VARIANTS: readonly StrategyVariant[] = [
-  { name: 'resident', moves: false, apply: () => {} },
-  { name: 'casting fp8 (e4m3fn)', moves: false, lossy: true, apply: (p) => cast(p, 'float8_e4m3fn') },
-  { name: 'casting bf16', moves: false, lossy: true, apply: (p) => cast(p, 'bfloat16') },
-  {
-    name: 'casting fp8 + group leaf + stream',
-    moves: true,
-    lossy: true,
-    apply(p) {
-      cast(p, 'float8_e4m3fn');
-      group(p, { ...LEAF, useStream: true });
-    },
-  },
-];
-
-interface Measured {
-  ms: number[];
-  peakDeviceBytes: number;
-  hostBytes: number;
-  onloadBytes: number;
-  maxAbsDiff: number;
-}
+export type { Measured } from './measureVariants.js';
 
 export interface StrategiesOptions {
   size: DiffusionSizeName;
@@ -90,11 +29,7 @@ export interface StrategiesOptions {
   rounds: number;
 }
 
-/**
- * Generates one image per variant per round (after one untimed image each), interleaved round by round.
- * Peaks count from `leftover`, the device bytes held before the pipeline was made (host bytes from
- * `hostLeftover`); the reference image waits on the host, so that a peak is the pipeline's alone.
- */
+/** The variants measured on `p`, in a scratch folder that is removed afterwards (the disk variants write there). */
 function measure(
   variants: readonly StrategyVariant[],
   p: DiffusionPipeline,
@@ -104,68 +39,19 @@ function measure(
   leftover: number,
   hostLeftover: number,
 ): Map<string, Measured> {
-  const c = p.components;
-  // generate() ends with maybeFreeModelHooks, as a pipeline call does: model offload leaves the device empty.
-  const gen = (): tf.Tensor => p.generate({ steps: o.steps, seed: 7 });
-  const reference = keepOnHost(gen());
   const scratch = mkdtempSync(join(os.tmpdir(), 'memhooks-bench-strategies-'));
-  const results = new Map<string, Measured>(variants.map((v) => [v.name, { ms: [], peakDeviceBytes: 0, hostBytes: 0, onloadBytes: 0, maxAbsDiff: 0 }]));
-  const exact = variants.some((v) => v.lossy) ? snapshot(c) : undefined;
-  // Bytes moved onto the device by one call (onloads and immediate prefetches).
-  const onloaded = countOnloadedBytes();
   try {
-    for (let round = 0; round < o.rounds; round++) {
-      for (const v of variants) {
-        const r = results.get(v.name)!;
-        v.apply(p, scratch);
-        try {
-          tf.dispose(gen());
-          onloaded.reset();
-          const t0 = performance.now();
-          const { result: image, peakDeviceBytes } = trackAbove(leftover, gen);
-          image.dataSync();
-          r.ms.push(performance.now() - t0);
-          r.peakDeviceBytes = Math.max(r.peakDeviceBytes, peakDeviceBytes);
-          r.hostBytes = Math.max(r.hostBytes, memory.stats().hostBytes - hostLeftover);
-          r.onloadBytes = onloaded.bytes;
-          r.maxAbsDiff = Math.max(r.maxAbsDiff, maxAbsDiffToHost(image, reference));
-          image.dispose();
-        } finally {
-          p.removeAllHooks();
-          if (v.lossy) exact!.restore();
-        }
-        step();
-      }
-      ctx.log(`round ${round + 1}/${o.rounds}`);
-    }
+    return measureVariants(variants, p, { steps: o.steps, rounds: o.rounds, leftover, hostLeftover, scratch, step, log: (l) => ctx.log(l) });
   } finally {
-    onloaded.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
-  return results;
-}
-
-/**
- * Exact host copies of every weight, to undo the rounding that removing a casting strategy leaves (it is
- * lossy once). Kept on the host so that they do not count in any variant's device peak.
- */
-function snapshot(c: DiffusionComponents): { restore(): void } {
-  const saved = DIFFUSION_COMPONENT_NAMES.flatMap((name) => c[name].parameters().map((p) => [p, p.read().dataSync().slice()] as const));
-  return {
-    restore: () =>
-      saved.forEach(([p, data]) => {
-        const t = tf.tensor(data, p.shape as number[], p.dtype);
-        p.assign(t);
-        t.dispose();
-      }),
-  };
 }
 
 const MB = 1e6;
 /** fp8 e4m3 keeps 3 mantissa bits (relative error up to 1/16 per weight); through the pipeline that stays well below this. */
-const CASTING_TOLERANCE = 0.5;
+export const CASTING_TOLERANCE = 0.5;
 
-function section(
+export function section(
   id: string,
   title: string,
   description: string,

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs the linter and the test suite and ends with one line "N passed, N failed[, N skipped]" computed from
-// vitest's own JSON report (a lint failure adds one failure). Exits non-zero on any failure, on a crashed run, or
-// when no test ran at all.
+// Runs the linter and the test suites (the Node suites, then the browser suite in headless Chromium) and ends with one
+// line "N passed, N failed[, N skipped]" summed from vitest's own JSON reports (a lint failure adds one failure). Exits
+// non-zero on any failure, on a crashed run, or when no test ran at all.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,27 +31,37 @@ const lint = spawnSync('npm', ['run', '--silent', 'lint'], { stdio: 'inherit', s
 const lintFailed = lint.status !== 0;
 
 const dir = mkdtempSync(join(tmpdir(), 'memhooks-test-'));
-const report = join(dir, 'vitest.json');
 const vitest = join('node_modules', 'vitest', 'vitest.mjs');
-const run = spawnSync(
-  process.execPath,
-  [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)],
-  { stdio: 'inherit' },
-);
+// Two vitest runs, each with its own JSON report: the Node suites, then the browser suite in headless Chromium
+// (vitest.browser.config.ts, test/browser). Arguments given to `npm test` go to the Node run only.
+const runs = [
+  { name: 'node', args: process.argv.slice(2) },
+  { name: 'browser', args: ['--config', 'vitest.browser.config.ts'] },
+];
 
 let passed = 0;
 let failed = 0;
 let skipped = 0;
-if (existsSync(report)) {
-  const json = JSON.parse(readFileSync(report, 'utf8'));
-  passed = json.numPassedTests ?? 0;
-  failed = json.numFailedTests ?? 0;
-  skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
-  // A test file that fails to load counts as a failure even when no test in it ran.
-  failed += (json.testResults ?? []).filter((f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0).length;
-} else {
-  failed = 1;
-  console.error('vitest wrote no report: the run crashed before finishing.');
+let crashed = false;
+for (const { name, args } of runs) {
+  const report = join(dir, `vitest-${name}.json`);
+  const run = spawnSync(
+    process.execPath,
+    [vitest, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args],
+    { stdio: 'inherit' },
+  );
+  if (run.status !== 0) crashed = true;
+  if (existsSync(report)) {
+    const json = JSON.parse(readFileSync(report, 'utf8'));
+    passed += json.numPassedTests ?? 0;
+    failed += json.numFailedTests ?? 0;
+    skipped += (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
+    // A test file that fails to load counts as a failure even when no test in it ran.
+    failed += (json.testResults ?? []).filter((f) => f.status === 'failed' && (f.assertionResults ?? []).length === 0).length;
+  } else {
+    failed += 1;
+    console.error(`vitest wrote no report for the ${name} run: it crashed before finishing.`);
+  }
 }
 rmSync(dir, { recursive: true, force: true });
 if (depcheckFailed) {
@@ -68,5 +78,5 @@ if (lintFailed) {
 }
 
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-const ok = run.status === 0 && failed === 0 && passed > 0;
+const ok = !crashed && failed === 0 && passed > 0;
 process.exit(ok ? 0 : 1);

@@ -181,4 +181,4 @@ export {
 } from './adapters/layers-model/index.js';
 // tfjs-converter GraphModels, as the public types name them (tfjs-converter is an optional peer)
 export type { TfjsGraphModel } from './models/wrapped/TfjsGraphModel.js';
-export { wrapGraphModel, unwrapGraphModel, getWrappedGraphModule, GraphScope, type GraphSegment } from './adapters/graph-model/index.js';
+export { wrapGraphModel, unwrapGraphModel, getWrappedGraphModule, GraphScope, GraphModelScope, type GraphSegment, type GraphControlFlow, type WrapGraphModelOptions, type GraphHostWeights } from './adapters/graph-model/index.js';

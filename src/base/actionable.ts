@@ -5,8 +5,8 @@
  * how many bytes were needed and were free, and what to do; applyFailureLead puts that first in a strategy's
  * STRATEGY_APPLY_FAILED message.
  */
-import * as fs from 'node:fs';
-import { dirname } from 'node:path';
+import * as fs from './platform/fs.js';
+import { dirname } from './platform/path.js';
 import { ERROR_CODES, MemhooksError } from './errors.js';
 import { formatBytes } from './format.js';
 

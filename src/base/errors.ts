@@ -38,6 +38,8 @@ export const ERROR_CODES = {
   OFFLOAD_FILE_CHANGED: 'OFFLOAD_FILE_CHANGED',
   // layerwise casting (issue #13)
   PARAMETER_LOW_PRECISION: 'PARAMETER_LOW_PRECISION',
+  // the platform seam: a call the host cannot serve, such as files in a page (issue #25)
+  PLATFORM_UNSUPPORTED: 'PLATFORM_UNSUPPORTED',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -2,6 +2,8 @@
  * The `memhooks` command line. Each command lives in its own file under commands/ and exports a
  * `register*Command(program, ctx)`; this file only assembles them and maps failures to exit codes.
  */
+// The command line runs on Node: register its platform (src/base/platform) before any other module runs.
+import '../base/platform/useNode.js';
 import { Command, CommanderError } from 'commander';
 import { loadBenchSuite, type BenchSuite } from './benchSuite.js';
 import { registerBenchCommand } from './commands/bench.js';

@@ -33,6 +33,11 @@ export interface Decoder {
   table(dtype: string): Uint32Array;
   /** Decodes `codes[start..end)` into `out[start..end)` (float32); returns `out`. */
   into(dtype: string, codes: Uint16Array | Uint8Array, out: Float32Array, start?: number, end?: number): Float32Array;
+  /**
+   * Dequantizes a converter manifest's shipped codes (tf.io `quantization`: uint8 / uint16 affine with `min`
+   * and `scale`, or float16) into `out`, bit for bit as tfjs does at load (see dequantizeInto).
+   */
+  dequantize(dtype: string, codes: Uint16Array | Uint8Array, out: Float32Array, min: number, scale: number): Float32Array;
 }
 
 /**
@@ -72,7 +77,24 @@ export function createDecoder(formats: Readonly<Record<string, Format>>, bitsOf:
     for (let i = start; i < end; i++) bits[i] = lookup[codes[i]!]!;
     return out;
   }
-  return { format, table, into };
+  function dequantize(dtype: string, codes: Uint16Array | Uint8Array, out: Float32Array, min: number, scale: number): Float32Array {
+    if (dtype === 'uint8' || dtype === 'uint16') {
+      // tfjs computes code * scale + min in double precision, rounded once when stored as float32: the same here.
+      for (let i = 0; i < codes.length; i++) out[i] = codes[i]! * scale + min;
+      return out;
+    }
+    if (dtype !== 'float16') throw new Error('unknown shipped quantization dtype ' + dtype);
+    const bits = new Uint32Array(out.buffer, out.byteOffset, out.length);
+    const lookup = table('float16');
+    for (let i = 0; i < codes.length; i++) {
+      const c = codes[i]!;
+      // The table gives every NaN code one quiet NaN; tfjs' float16 tables add exponent and mantissa, so a NaN
+      // keeps its payload (and its sign). Only NaN codes differ: they take tfjs' bits.
+      bits[i] = (c & 0x7c00) === 0x7c00 && (c & 0x3ff) !== 0 ? (((c & 0x8000) << 16) | 0x7f800000 | ((c & 0x3ff) << 13)) >>> 0 : lookup[c]!;
+    }
+    return out;
+  }
+  return { format, table, into, dequantize };
 }
 
 const decoder = createDecoder(FORMATS, decodeBits);
@@ -102,4 +124,17 @@ export function decodeInto(
   end = codes.length,
 ): Float32Array {
   return decoder.into(dtype, codes, out, start, end);
+}
+
+/** The dtypes a converter manifest ships float32 weights as (tf.io's `quantization.dtype`). */
+export type ShippedDtype = 'uint8' | 'uint16' | 'float16';
+
+/**
+ * Dequantizes shipped codes into `out` (float32) exactly as tfjs-core 4.22 does when it loads a model
+ * (io_utils decodeWeight): uint8 / uint16 as `code * scale + min` computed in double precision, float16 through
+ * its tables, NaN payloads included. The decoded values are then bitwise the loaded model's. `min` and `scale`
+ * are ignored for float16. The transfer worker runs the same function (createDecoder's `dequantize`).
+ */
+export function dequantizeInto(dtype: ShippedDtype, codes: Uint16Array | Uint8Array, out: Float32Array, min = 0, scale = 1): Float32Array {
+  return decoder.dequantize(dtype, codes, out, min, scale);
 }

@@ -5,6 +5,7 @@ import { brandedBase } from '../base/brand.js';
 import { assertForwardIsMethod } from '../models/Module.js';
 import { describeModule, describeValue, pathOf } from '../models/paths.js';
 import { emit } from '../runtime/events.js';
+import { checkHookGuard } from './hookGuard.js';
 import { ModelHook } from './ModelHook.js';
 import { REGISTRY_KEY, type DisposableRegistry } from '../models/keys/registryAccess.js';
 
@@ -15,8 +16,8 @@ export interface HookHandle {
   [Symbol.dispose](): void;
 }
 
-/** One registered hook, with what it overrides read once at registration so that dispatch skips no-ops. */
-interface Entry {
+/** @internal One registered hook, with what it overrides read once at registration so that dispatch skips no-ops. */
+export interface Entry {
   readonly name: string;
   readonly hook: ModelHook;
   readonly pre: boolean;
@@ -87,6 +88,8 @@ export class HookRegistry implements DisposableRegistry {
     if (hook.stateful && hook.resetState === defaults.resetState) {
       throw new MemhooksError(ERROR_CODES.INVALID_HOOK, `Hook "${name}" (${hook.constructor.name}) is stateful but does not implement resetState(module). Implement it so that resetStatefulHooks can clear its state.`);
     }
+    // A module whose forward never runs alone (a scope of a graph run as a whole) refuses, naming why.
+    checkHookGuard(this.module, name);
     // Runs first: if it throws, nothing has changed.
     hook.initializeHook(this.module);
     const entry: Entry = {
@@ -237,8 +240,8 @@ function dispatch(module: Module, chain: readonly Entry[], i: number, args: unkn
   }
 }
 
-/** A failing onForwardError must not replace the forward's error, which propagates unchanged. */
-function notifyForwardError(e: Entry, module: Module, error: unknown): void {
+/** @internal A failing onForwardError must not replace the forward's error, which propagates unchanged. */
+export function notifyForwardError(e: Entry, module: Module, error: unknown): void {
   try {
     e.hook.onForwardError!(module, error);
   } catch (secondary) {

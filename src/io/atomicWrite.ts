@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
-import * as fsSync from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { isProcessAlive, processId, randomHex } from '../base/platform/system.js';
+import { open, readdir, rename, rm, stat, type FileHandle } from '../base/platform/fsPromises.js';
+import * as fsSync from '../base/platform/fs.js';
+import { basename, dirname, join } from '../base/platform/path.js';
 import { ERROR_CODES, MemhooksError } from '../base/errors.js';
 import { diskWriteReason, markActionable } from '../base/actionable.js';
 
@@ -55,13 +55,13 @@ function writeFailed(path: string, bytes: number | undefined, cause: unknown): M
 
 /** The byte size of data given whole; undefined for a stream of chunks (not known before it is written). */
 function knownLength(data: WriteData): number | undefined {
-  if (typeof data === 'string') return Buffer.byteLength(data, 'utf8');
+  if (typeof data === 'string') return new TextEncoder().encode(data).byteLength;
   return data instanceof Uint8Array ? data.byteLength : undefined;
 }
 
 /** The temporary name for a write of `path`: same directory (same filesystem, so the rename is atomic). */
 function tempPathFor(path: string): string {
-  return join(dirname(path), `.${basename(path)}${TMP_INFIX}${process.pid}-${randomBytes(6).toString('hex')}`);
+  return join(dirname(path), `.${basename(path)}${TMP_INFIX}${processId()}-${randomHex(6)}`);
 }
 
 /**
@@ -82,7 +82,7 @@ export function writeFileAtomicSync(
     fd = fsSync.openSync(tmp, 'wx');
     const mode = existingMode(path);
     if (mode !== undefined) fsSync.fchmodSync(fd, mode);
-    const chunks = typeof data === 'string' ? [Buffer.from(data, 'utf8')] : data instanceof Uint8Array ? [data] : data;
+    const chunks = typeof data === 'string' ? [new TextEncoder().encode(data)] : data instanceof Uint8Array ? [data] : data;
     for (const chunk of chunks) {
       for (let offset = 0; offset < chunk.byteLength; ) {
         offset += fsSync.writeSync(fd, chunk, offset, chunk.byteLength - offset);
@@ -162,19 +162,8 @@ async function syncDirectory(dir: string): Promise<void> {
 export async function removeStaleTempFiles(dir: string): Promise<string[]> {
   const stale = (await readdir(dir)).filter((n) => {
     const match = /^\..+\.tmp-(\d+)-[0-9a-f]{12}$/.exec(n);
-    return match !== null && !isAlive(Number(match[1]));
+    return match !== null && !isProcessAlive(Number(match[1]));
   });
   await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
   return stale;
-}
-
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: the process exists but belongs to someone else.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

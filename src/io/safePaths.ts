@@ -1,5 +1,5 @@
-import { lstatSync } from 'node:fs';
-import path from 'node:path';
+import { lstatSync } from '../base/platform/fs.js';
+import * as path from '../base/platform/path.js';
 import { ERROR_CODES, MemhooksError } from '../base/errors.js';
 
 /**

@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fstatSync, openSync, readSync } from '../base/platform/fs.js';
+import { join } from '../base/platform/path.js';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../base/errors.js';
 import { moduleToken } from '../models/decorators.js';
 import { Module } from '../models/Module.js';

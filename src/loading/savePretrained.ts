@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync } from '../base/platform/fs.js';
 import type { Module } from '../models/Module.js';
 import { configOf, writeConfig } from './config.js';
 import { entryForSave, ownedParameters } from './modelWeights.js';

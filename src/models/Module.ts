@@ -152,10 +152,10 @@ export abstract class Module {
     return found[1] as Parameter;
   }
 
-  /** Bytes of this module's parameters (each counted once) on each tier. */
+  /** Bytes of this module's parameters (each counted once) on each tier, as held there (Parameter.tierByteLength). */
   memoryFootprint(): MemoryFootprint {
     const total: MemoryFootprint = { device: 0, host: 0, disk: 0 };
-    for (const p of this.parameters()) total[p.tier] += p.byteLength;
+    for (const p of this.parameters()) total[p.tier] += p.tierByteLength;
     return total;
   }
 

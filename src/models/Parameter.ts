@@ -7,9 +7,11 @@ import { decodePacked, isLowPrecisionDtype, type LowPrecisionDtype, type PackedC
 import * as check from './parameter/checks.js';
 import { assignedCodes, encodedStorage, storedByteLength, storedCodes } from './parameter/codes.js';
 import { initialState, type HostValue, type ParameterOptions } from './parameter/initial.js';
-import { NO_STORAGE, onDevice, onDisk, onHost, type DiskRef, type Storage } from './parameter/kinds.js';
+import { hostBytesHeld, NO_STORAGE, onDevice, onDisk, onHost, type DiskRef, type Storage } from './parameter/kinds.js';
 import { assignedValues, readBack } from './parameter/moves.js';
+import { ShippedCodes, valuesOf } from './parameter/shipped.js';
 import { transition } from './parameter/transition.js';
+import { int32IsExact } from '../runtime/int32Math.js';
 import { upload, type VariableIdentity } from './parameter/variable.js';
 
 export type { DiskRef, HostValue, ParameterOptions };
@@ -42,7 +44,7 @@ export class Parameter {
    */
   constructor(value: tf.Tensor | HostValue, options: ParameterOptions = {}) {
     this.label = options.label;
-    const initial = initialState(value, options.label);
+    const initial = initialState(value, options);
     this.shape = initial.shape;
     this.dtype = initial.dtype;
     this.variable = initial.identity;
@@ -72,6 +74,15 @@ export class Parameter {
   /** Bytes of the stored representation (in `storageDtype`). */
   get byteLength(): number {
     return storedByteLength(this.storageDtype, this.size);
+  }
+
+  /**
+   * Bytes it holds on its tier: byteLength, except on the host while it holds shipped codes
+   * (wrapGraphModel's hostWeights: 'shipped'), a quarter or a half of the float32 bytes. Module.memoryFootprint
+   * sums these.
+   */
+  get tierByteLength(): number {
+    return this.storage.kind === 'host' ? hostBytesHeld(this.storage) : this.byteLength;
   }
 
   /**
@@ -113,10 +124,24 @@ export class Parameter {
     return this.isLowPrecision ? this.decoded : this.storedTensor();
   }
 
-  /** The host copy (read-only by contract). Throws when the bytes are not on the host. */
+  /**
+   * The host copy (read-only by contract). Throws when the bytes are not on the host. A weight holding shipped
+   * codes gives their decoded float32 values, in a fresh array (its host bytes stay the codes).
+   */
   hostData(): HostArray {
-    if (this.storage.kind === 'host') return this.storage.data;
+    if (this.storage.kind === 'host') return valuesOf(this.storage.data);
     throw check.notOnHost(this, this.storage.kind);
+  }
+
+  /**
+   * @internal The shipped codes the host holds for this weight (wrapGraphModel's hostWeights: 'shipped'): its
+   * host bytes, or the copy kept while it is on the device; undefined when it holds none (or they no longer
+   * describe it).
+   */
+  shippedCodes(): ShippedCodes | undefined {
+    const s = this.storage;
+    const data = s.kind === 'host' ? s.data : s.kind === 'device' && s.kept?.of === s.tensor.dataId ? s.kept.data : undefined;
+    return data instanceof ShippedCodes ? data : undefined;
   }
 
   /** True while on the device with a host copy kept (toDevice({ keepHostCopy: true })). */
@@ -143,14 +168,32 @@ export class Parameter {
    * Moves the bytes from the host to the device: an exact upload. The host copy is released, unless
    * `keepHostCopy` keeps it (still counted in hostBytes) so that the next toHost() is a dispose, not a
    * readback: offloading immutable weights then costs nothing. On the cpu backend the device tensor and
-   * the kept copy share one array (tfjs does not copy typed arrays there).
+   * the kept copy share one array (tfjs does not copy typed arrays there). Shipped codes (wrapGraphModel's
+   * hostWeights: 'shipped') are decoded here and always kept: they are the weight's host form until its values
+   * change (assign), so offloading it again is a dispose and the host stays small.
    */
   toDevice(options: { keepHostCopy?: boolean } = {}): this {
     const s = this.storage;
     if (s.kind === 'device') return this;
     if (s.kind === 'disposed') throw this.disposedError();
     if (s.kind === 'disk') return this.move(onHost(s.ref.read())).toDevice(options);
-    return this.move(onDevice(upload(s.data, this, this.variable), options.keepHostCopy === true ? s.data : undefined));
+    // Shipped codes are decoded here (on the main thread) exactly as tfjs decodes them; they always stay kept.
+    // Cast words on a backend that rounds int32 (webgl, webgpu) stay kept too: the device copy is not exact.
+    const kept = options.keepHostCopy === true || s.data instanceof ShippedCodes || this.wordsNeedHost() ? s.data : undefined;
+    return this.move(onDevice(upload(valuesOf(s.data), this, this.variable), kept));
+  }
+
+  /**
+   * @internal From shipped codes on the host to the device with their float32 values already decoded (by the
+   * transfer worker, into staging memory): an exact upload, the codes kept as the host copy (as toDevice keeps them).
+   * On the cpu backend the tensor adopts `values` without copying, so the caller must not reuse that memory
+   * until the parameter leaves the device.
+   */
+  shippedToDevice(values: Float32Array): this {
+    const s = this.storage;
+    if (s.kind !== 'host' || !(s.data instanceof ShippedCodes)) throw check.noShippedCodes(this, s.kind);
+    check.assertValuesFit(this, values);
+    return this.move(onDevice(upload(values, this, this.variable), s.data));
   }
 
   /** Replaces the values (as tfjs' setWeights does), on whichever tier they are. Shapes and dtypes must match. */
@@ -183,10 +226,13 @@ export class Parameter {
   /**
    * Releases the host copy kept by toDevice({ keepHostCopy: true }), leaving the device tensor alone: the
    * state toDevice() would have produced. A no-op when no copy is kept. Group offloading's remove() uses it.
+   * Shipped codes (wrapGraphModel's hostWeights: 'shipped') stay: they are the weight's host form from wrapping
+   * on, not a copy made for offloading, so a strategy removed leaves the weight as wrapping made it.
    */
   dropHostCopy(): this {
     const s = this.storage;
-    return s.kind === 'device' && s.kept !== undefined ? this.move(onDevice(s.tensor)) : this;
+    if (s.kind !== 'device' || s.kept === undefined || this.shippedCodes() !== undefined || this.wordsNeedHost()) return this;
+    return this.move(onDevice(s.tensor));
   }
 
   // ---- Disk tier (group offloading's offloadToDiskPath, docs/group-offloading.md) ----
@@ -294,6 +340,11 @@ export class Parameter {
     const decoded = this.decoded;
     this.decoded = undefined;
     decoded?.dispose();
+  }
+
+  /** Low-precision words on a backend whose int32 tensors are rounded (webgl, webgpu): the host copy is the truth. */
+  private wordsNeedHost(): boolean {
+    return this.isLowPrecision && !int32IsExact();
   }
 
   /** Every change of storage: through the transition, which frees what is left and settles the ledger. */

@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { createHash, randomHex } from '../base/platform/system.js';
+import * as fs from '../base/platform/fs.js';
+import { join } from '../base/platform/path.js';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../base/errors.js';
 import { writeFileAtomicSync } from '../io/atomicWrite.js';
 import { decodeValues, SafetensorsFile } from '../io/safetensors/SafetensorsFile.js';
@@ -56,7 +56,7 @@ export function prepareInitDir(dir: unknown): string {
  */
 export class InitShardWriter {
   /** Tells the shards of this generation from those of an earlier one in the same folder. */
-  readonly generation = randomBytes(8).toString('hex');
+  readonly generation = randomHex(8);
   private pending: Array<{ key: string; param: Parameter; data: Float32Array }> = [];
   private pendingBytes = 0;
   private readonly shards: Shard[] = [];

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join } from '../base/platform/path.js';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError, StrategyConflictError } from '../base/errors.js';
 import { HookRegistry } from '../hooks/HookRegistry.js';
 import type { SavePretrainedOptions } from '../loading/savePretrained.js';

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, statSync } from '../base/platform/fs.js';
+import { join } from '../base/platform/path.js';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../base/errors.js';
 import { writeFileAtomicSync } from '../io/atomicWrite.js';
 import { CONFIG_NAME, configOf, readConfig, resolveModuleClass } from '../loading/config.js';

@@ -20,7 +20,8 @@ export async function useBackend(name: string): Promise<void> {
   const pkg = BACKEND_PACKAGES[name];
   if (!registered() && pkg !== undefined) {
     try {
-      await import(pkg);
+      // A bundler cannot follow a computed specifier; in a bundled app import the backend's package yourself.
+      await import(/* @vite-ignore */ /* webpackIgnore: true */ pkg);
     } catch (cause) {
       throw new MemhooksError(ERROR_CODES.BACKEND_UNAVAILABLE, `The "${name}" backend needs the package ${pkg}, which could not be loaded. Install it (npm install ${pkg}).`, { cause });
     }

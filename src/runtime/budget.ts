@@ -41,7 +41,8 @@ brand(DeviceBudgetExceededError, 'error.DeviceBudgetExceededError');
 
 /**
  * Throws before anything is allocated when putting `bytes` more on the device (which holds `deviceBytes`
- * now) would pass the budget. `what` names the module or group; `advice` says what to do, as one or two
+ * now: on webgl and webgpu what the GPU holds, tfjs' free pool included, see gpuMemory.ts) would pass
+ * the budget. `what` names the module or group; `advice` says what to do, as one or two
  * sentences ending in a period. The message ends with how to raise the budget, unless `advice` already
  * names memory.setDeviceBudget.
  */

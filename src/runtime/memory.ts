@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../base/errors.js';
 import { ledger } from './ledger.js';
 import { assertDeviceBudget, deviceBudget, setDeviceBudget } from './budget.js';
+import { attachGpuGauge, type GpuGauge } from './gpuMemory.js';
 import type { Size } from './size.js';
 
 /**
@@ -14,6 +15,10 @@ import type { Size } from './size.js';
  * engine registers it until it frees it, including uploads created and disposed between kernels. It does
  * not see allocations a kernel makes internally without the engine (cpu Softmax temporaries) nor XNNPACK's
  * packed weight copies on wasm; `wasmHeapBytes` reports the wasm heap for that.
+ *
+ * On the GPU backends (webgl, webgpu) the device bytes are instead what the GPU holds, read from the backend:
+ * textures or buffers in use plus the free pool tfjs keeps for reuse (gpuMemory.ts), whose peak is sampled at
+ * every texture or buffer the backend creates.
  *
  * Tensors created before memhooks was first imported are not counted: import memhooks first.
  */
@@ -45,10 +50,24 @@ interface EngineInternals {
 }
 
 export interface MemoryStats {
-  /** Bytes of live data buffers on the active backend. */
+  /**
+   * Bytes of live data buffers on the active backend. On webgl and webgpu: what the GPU holds for tfjs
+   * (gpuBytesHeld), which is what the device budget counts there.
+   */
   deviceBytes: number;
   /** Highest deviceBytes since the last resetPeak (or since memhooks was imported). */
   peakDeviceBytes: number;
+  /**
+   * webgl and webgpu only: bytes of the textures (webgl) or buffers (webgpu) that back live tensors, the
+   * backend's `tf.memory().numBytesInGPU`. A tensor made from values holds none until a kernel first reads it.
+   */
+  gpuBytesInUse?: number;
+  /**
+   * webgl and webgpu only: what the GPU holds for tfjs, gpuBytesInUse plus the free pool where tfjs keeps
+   * released textures or buffers for reuse (`numBytesInGPUAllocated` on webgl, `numBytesAllocatedInGPU` on
+   * webgpu). Disposing a tensor lowers gpuBytesInUse, not this, unless an offloading strategy is applied.
+   */
+  gpuBytesHeld?: number;
   /** Bytes memhooks holds in host memory (offloaded parameters, staging). */
   hostBytes: number;
   /** Bytes memhooks has written to disk for offloading. */
@@ -59,6 +78,8 @@ export interface MemoryStats {
 
 class MemoryTracker {
   private readonly buckets = new Map<Backend, Bucket>();
+  /** The GPU gauge of each backend seen, or null for a backend that is not a GPU's. */
+  private readonly gauges = new Map<Backend, GpuGauge | null>();
   private lastBackend: Backend | undefined;
   private lastBucket: Bucket | undefined;
 
@@ -79,6 +100,7 @@ class MemoryTracker {
     // Fresh counters: buffers counted before an uninstall may have been freed unseen since, so counting
     // starts from zero (buffers still tagged from before update their old, detached counters).
     this.buckets.clear();
+    this.detachGauges();
     this.lastBackend = undefined;
     this.lastBucket = undefined;
     const tracker = this;
@@ -126,7 +148,21 @@ class MemoryTracker {
     delete map.delete;
     delete (this.engine as unknown as Record<string, unknown>).moveData;
     delete (this.engine as unknown as Record<string, unknown>).reset;
+    this.detachGauges();
     this.patched = undefined;
+  }
+
+  private detachGauges(): void {
+    for (const gauge of this.gauges.values()) gauge?.detach();
+    this.gauges.clear();
+  }
+
+  /** The backend's GPU gauge, attached the first time the backend is seen while tracking is on. */
+  private gauge(backend: Backend | undefined): GpuGauge | undefined {
+    if (backend === undefined || this.patched === undefined) return undefined;
+    let gauge = this.gauges.get(backend);
+    if (gauge === undefined) this.gauges.set(backend, (gauge = attachGpuGauge(backend) ?? null));
+    return gauge ?? undefined;
   }
 
   get enabled(): boolean {
@@ -144,10 +180,17 @@ class MemoryTracker {
     };
     const heap = wasmHeapBytes(backend);
     if (heap !== undefined) stats.wasmHeapBytes = heap;
+    const gauge = this.gauge(backend);
+    if (gauge !== undefined) {
+      const held = gauge.held();
+      stats.deviceBytes = stats.gpuBytesHeld = held;
+      stats.peakDeviceBytes = Math.max(gauge.peak, held);
+      stats.gpuBytesInUse = gauge.inUse();
+    }
     return stats;
   }
 
-  /** Bytes on a named backend (for tests and multi-backend setups). */
+  /** Bytes of live tensors on a named backend (for tests and multi-backend setups); not the GPU's pool. */
   bytesOn(backendName: string): number {
     const backend = this.engine.registry[backendName];
     return backend === undefined ? 0 : (this.buckets.get(backend)?.bytes ?? 0);
@@ -155,6 +198,7 @@ class MemoryTracker {
 
   resetPeak(): void {
     for (const b of this.buckets.values()) b.peak = b.bytes;
+    for (const gauge of this.gauges.values()) if (gauge !== null) gauge.peak = gauge.held();
   }
 
   /**
@@ -171,6 +215,9 @@ class MemoryTracker {
     const backend = this.activeBackend();
     const start = backend === undefined ? 0 : this.bucket(backend).bytes;
     let peakDeviceBytes = start;
+    const gauge = this.gauge(backend);
+    const savedGaugePeak = gauge?.peak ?? 0;
+    if (gauge !== undefined) gauge.peak = peakDeviceBytes = gauge.held();
     try {
       const result = fn();
       if (typeof (result as { then?: unknown } | null)?.then === 'function') {
@@ -179,10 +226,12 @@ class MemoryTracker {
             'For async work call memory.resetPeak(), await it, then read memory.stats().peakDeviceBytes.',
         );
       }
-      if (backend !== undefined) peakDeviceBytes = this.bucket(backend).peak;
+      if (gauge !== undefined) peakDeviceBytes = Math.max(gauge.peak, gauge.held());
+      else if (backend !== undefined) peakDeviceBytes = this.bucket(backend).peak;
       return { result, peakDeviceBytes };
     } finally {
       for (const [k, b] of this.buckets) b.peak = Math.max(b.peak, saved.get(k) ?? 0);
+      if (gauge !== undefined) gauge.peak = Math.max(gauge.peak, savedGaugePeak);
     }
   }
 
@@ -195,7 +244,11 @@ class MemoryTracker {
   private bucket(backend: Backend): Bucket {
     if (backend === this.lastBackend) return this.lastBucket!;
     let b = this.buckets.get(backend);
-    if (b === undefined) this.buckets.set(backend, (b = { bytes: 0, peak: 0 }));
+    if (b === undefined) {
+      this.buckets.set(backend, (b = { bytes: 0, peak: 0 }));
+      // A GPU backend's peak is sampled from its first texture or buffer on: attach its gauge now.
+      this.gauge(backend);
+    }
     this.lastBackend = backend;
     this.lastBucket = b;
     return b;

@@ -1,3 +1,5 @@
+import { removeProcessListeners } from '../base/platform/system.js';
+
 /**
  * The wasm backend's emscripten glue, when it starts under Node, adds an 'uncaughtException' and an
  * 'unhandledRejection' listener to the process that only re-throw what they get. An error thrown from a
@@ -21,17 +23,6 @@ export function isRethrowOnlyListener(listener: Function): boolean {
  * their own throw site. Listeners that do anything else stay. Returns how many were removed.
  */
 export function removeRethrowOnlyListeners(): number {
-  if (typeof process === 'undefined' || typeof process.listeners !== 'function') return 0;
-  let removed = 0;
-  for (const listener of process.listeners('uncaughtException')) {
-    if (!isRethrowOnlyListener(listener)) continue;
-    process.removeListener('uncaughtException', listener);
-    removed++;
-  }
-  for (const listener of process.listeners('unhandledRejection')) {
-    if (!isRethrowOnlyListener(listener)) continue;
-    process.removeListener('unhandledRejection', listener);
-    removed++;
-  }
-  return removed;
+  // Through the platform seam: a page has no process, and removes none.
+  return removeProcessListeners('uncaughtException', isRethrowOnlyListener) + removeProcessListeners('unhandledRejection', isRethrowOnlyListener);
 }

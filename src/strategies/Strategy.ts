@@ -51,6 +51,14 @@ export abstract class Strategy<Options = unknown> {
    */
   readonly replaceable: boolean = false;
 
+  /**
+   * The strategy promises fewer device bytes by moving weights off the device or storing them smaller (the
+   * offloading family, layerwise casting). While
+   * one such application is in force, the GPU backends give freed textures and buffers back instead of pooling
+   * them (runtime/gpuPool.ts), so that what it offloads leaves the GPU, not only the count of live tensors.
+   */
+  readonly freesDeviceMemory: boolean = false;
+
   validate(_module: Module, _options: Options): void {}
 
   /**

@@ -8,6 +8,7 @@ import { container as rootContainer, injectable, type DependencyContainer } from
 import { HookRegistry } from '../hooks/HookRegistry.js';
 import { APPLIED_KEY, appliedRecords, type AppliedRecord } from '../models/keys/appliedAccess.js';
 import { Strategy, type StrategyHandle, type Undo } from './Strategy.js';
+import { holdGpuPoolsEmpty } from '../runtime/gpuPool.js';
 import { BUILT_IN_ENTRY_POINTS, type KnownStrategyName, type StrategyOptionsMap } from './StrategyOptionsMap.js';
 
 type StrategyClass = new (...args: any[]) => Strategy<any>;
@@ -150,10 +151,14 @@ export function applyStrategy(
   assertNoConflict(instance, name, module, covered);
   if (!coverageFromOptions) instance.validate(module, options);
   const before = hooksIn(module);
+  // Offloading promises fewer device bytes: on the GPU backends, what it frees must leave tfjs' texture or
+  // buffer pool too, from before apply() moves the first weight until the last offloading strategy is removed.
+  const releasePool = instance.freesDeviceMemory ? holdGpuPoolsEmpty() : undefined;
   let undo: Undo;
   try {
     undo = instance.apply(module, options);
   } catch (cause) {
+    releasePool?.();
     const { removed, kept } = rollBackHooks(module, before);
     const left = kept.length === 0 ? '' : ` ${kept.length} refused removal and stay registered: ${kept.join(', ')}.`;
     throw new MemhooksError(
@@ -164,7 +169,27 @@ export function applyStrategy(
     );
   }
   if (instance.replaceable) dropSuperseded(module, name);
-  return record(module, name, instance.conflictsWith, covered, undo);
+  return record(module, name, instance.conflictsWith, covered, releasePool === undefined ? undo : releasingAfter(undo, releasePool));
+}
+
+/** The undo, then `release` once the strategy is really gone (a remove() that throws keeps it applied). */
+function releasingAfter(undo: Undo, release: () => void): Undo {
+  return {
+    remove() {
+      undo.remove();
+      release();
+    },
+    detach() {
+      try {
+        undo.detach?.();
+      } finally {
+        release();
+      }
+    },
+    get superseded() {
+      return undo.superseded;
+    },
+  };
 }
 
 /** After a setting is applied again: the earlier applications it took over completely drop out of the records. */

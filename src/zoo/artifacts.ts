@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
-import * as path from 'node:path';
+import { readFileSync } from '../base/platform/fs.js';
+import * as path from '../base/platform/path.js';
 import { ERROR_CODES, MemhooksError } from '../base/errors.js';
 import { resolveFileInside } from '../io/safePaths.js';
 import type { PretrainedSpec } from './catalog.js';

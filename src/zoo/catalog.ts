@@ -99,6 +99,23 @@ export const PRETRAINED_MODELS = {
       'uint8-quantized as 2.8 MiB). Any input size works; the outputs listed are for 320×320. Pixels 0–255 as int32.',
     license: 'MIT, © Vladimir Mandic (@vladmandic/human)',
   },
+  'selfie-human': {
+    package: '@vladmandic/human',
+    version: '2.5.8',
+    format: 'graph-json',
+    modelDir: 'package/models',
+    modelFile: 'selfie.json',
+    inputShape: [1, 256, 256, 3],
+    outputs: { 'activation_10:0': [1, 256, 256, 1] },
+    run: 'execute',
+    description:
+      'MediaPipe Selfie Segmentation (general 256×256 model) as converted for Human: a convolutional GraphModel, ' +
+      'image in, person mask out (sigmoid, 0–1, same size). 132 float weights, 425,692 B as float32, shipped ' +
+      'float16-quantized (212,886 B in all). The signature fixes 1×256×256 (its squeeze-and-excitation pools and ' +
+      'resizes are sized for it): larger images run as 256×256 tiles (applyTiling), batches one image at a time ' +
+      '(applyBatchSlicing). Pixels 0–1.',
+    license: 'MIT, © Vladimir Mandic (@vladmandic/human); the model itself: Apache-2.0, © Google (MediaPipe), converted by PINTO0309',
+  },
 } as const satisfies Record<string, PretrainedSpec>;
 
 export type PretrainedName = keyof typeof PRETRAINED_MODELS;

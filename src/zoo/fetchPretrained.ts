@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import * as fs from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { promisify } from 'node:util';
+import { existsSync } from '../base/platform/fs.js';
+import * as fs from '../base/platform/fsPromises.js';
+import * as path from '../base/platform/path.js';
+import { env, execFile, homeDir } from '../base/platform/system.js';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../base/errors.js';
 import { PRETRAINED_MODELS, PRETRAINED_NAMES, type PretrainedName, type PretrainedSpec } from './catalog.js';
-
-const run = promisify(execFile);
 
 export interface PretrainedOptions {
   /**
@@ -96,8 +92,7 @@ async function npmPack(spec: PretrainedSpec, dir: string): Promise<string> {
 
 async function runTool(cmd: string, args: string[], what: string): Promise<{ stdout: string }> {
   try {
-    const { stdout } = await run(cmd, args, { maxBuffer: 64 * 1024 * 1024, windowsHide: true });
-    return { stdout: String(stdout) };
+    return await execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 });
   } catch (cause) {
     throw new MemhooksError(
       ERROR_CODES.PRETRAINED_FETCH_FAILED,
@@ -110,6 +105,6 @@ async function runTool(cmd: string, args: string[], what: string): Promise<{ std
 
 /** Models are shared by every project of the user, not written into whichever directory is current. */
 export function defaultCacheDir(): string {
-  const root = process.env.MEMHOOKS_CACHE;
-  return root !== undefined && root !== '' ? path.join(root, 'models') : path.join(os.homedir(), '.cache', 'memhooks', 'models');
+  const root = env('MEMHOOKS_CACHE');
+  return root !== undefined && root !== '' ? path.join(root, 'models') : path.join(homeDir() ?? '.', '.cache', 'memhooks', 'models');
 }

@@ -48,16 +48,19 @@ describe('memhooks CLI', () => {
       expect(s.check.leakedTensors).toBe(0);
     }
     const { table, metrics } = json.sections[1];
-    expect(table.rows.map((r: unknown[]) => r[0])).toEqual(['resident', 'group leaf + stream', 'group block(1)', 'disk leaf + stream']);
+    expect(table.rows.map((r: unknown[]) => r[0])).toEqual(['resident', 'group leaf + stream', 'group block(1)', 'disk leaf + stream', 'leaf + stream, shipped uint8 on the host']);
     const column = (name: string): number[] => table.rows.map((r: number[]) => r[table.columns.indexOf(name)]);
     // Resident keeps its weights on the device between calls; offloading leaves none and peaks lower.
     const [residentWeights, ...offloadedWeights] = column('weight MB between calls');
     expect(residentWeights).toBeCloseTo(metrics.residentWeightBytes / 1e6, 6);
     expect(residentWeights).toBeGreaterThan(0);
-    expect(offloadedWeights).toEqual([0, 0, 0]);
+    expect(offloadedWeights).toEqual([0, 0, 0, 0]);
     const [residentPeak, ...offloadedPeaks] = column('peak device MB');
     for (const p of offloadedPeaks) expect(p).toBeLessThan(residentPeak!);
-    expect(column('max abs diff')).toEqual([0, 0, 0, 0]);
+    expect(column('max abs diff')).toEqual([0, 0, 0, 0, 0]);
+    // The shipped row keeps uint8 codes on the host: less host memory than the float32 leaf + stream row.
+    const host = column('host MB');
+    expect(host[4]).toBeLessThan(host[1]!);
   }, 240_000);
 
   it('rejects an unknown benchmark with exit code 2 and the valid names', async () => {

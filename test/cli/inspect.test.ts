@@ -7,15 +7,12 @@ import { formatBytes } from '../../src/base/format.js';
 import { DEFAULT_WASM_DEVICE_BUDGET } from '../../src/runtime/budget.js';
 import { Linear, Module, module, ModuleList, Pipeline, withParameterInit } from '../../src/index.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { useNodePlatformWith } from '../helpers/platform.js';
 import { scratchDirs } from '../helpers/scratch.js';
 
 // The host's free memory is what this test says, so that the numbers inspect prints can be checked exactly.
 const host = vi.hoisted(() => ({ free: 7_654_321_000 }));
-vi.mock('node:os', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:os')>();
-  const freemem = () => host.free;
-  return { ...real, freemem, default: { ...real, freemem } };
-});
+useNodePlatformWith({ freeMemory: () => host.free });
 
 const run = runCli;
 

@@ -8,7 +8,10 @@ import { bytesPerCode, decodeInto, DECODE_WORKER_SOURCE, FORMATS, LOW_PRECISION_
 import { acquireTransferWorker, TransferControl, type TransferLease } from '../../src/runtime/transfer/index.js';
 import { CONTROL, type ControlLayout } from '../../src/runtime/transfer/protocol.js';
 import { runTransferWorker } from '../../src/runtime/transfer/workerMain.js';
-import { transferWorkerSource, WORKER_SOURCE } from '../../src/runtime/transfer/workerSource.js';
+import { transferWorkerSource } from '../../src/runtime/transfer/workerSource.js';
+
+/** The source the shared transfer worker runs under Node (the Node platform's host binding). */
+const WORKER_SOURCE = transferWorkerSource();
 
 /** Every code of `dtype` once, in order, at the start of a shared buffer; room for their float32 values after. */
 function everyCode(dtype: LowPrecisionDtype): { count: number; buffer: SharedArrayBuffer; codesBytes: number; codes: Uint16Array | Uint8Array } {

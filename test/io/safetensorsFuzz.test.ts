@@ -1,23 +1,24 @@
 import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemhooksError, SafetensorsFile, type SafetensorsEntry } from '../../src/index.js';
 import { encodeSafetensors } from '../../src/io/safetensors/write.js';
 import { WRITABLE_DTYPES } from '../../src/io/safetensors/dtypes.js';
 import { useBackend } from '../helpers/backends.js';
 import { expectNoLeaks } from '../helpers/leaks.js';
+import { useNodePlatformWith } from '../helpers/platform.js';
 import { mulberry32 } from '../../src/runtime/random.js';
 
 /** Every positioned read the reader makes, to prove that none reaches past the end of the file. */
 const reads: { position: number; length: number }[] = [];
-vi.mock('node:fs', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:fs')>();
-  const readSync = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => {
-    reads.push({ position, length });
-    return actual.readSync(fd, buffer, offset, length, position);
-  };
-  return { ...actual, default: { ...actual, readSync }, readSync };
+useNodePlatformWith({
+  files: {
+    readSync: (fd: number, buffer: Uint8Array, offset: number, length: number, position: number | null) => {
+      reads.push({ position: position ?? -1, length });
+      return fs.readSync(fd, buffer, offset, length, position);
+    },
+  },
 });
 
 const ITERATIONS = 10_000;

@@ -1,29 +1,31 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { applyGroupOffloading, applySequentialOffload, dispatchModel, memory, MemhooksError, type Module } from '../../src/index.js';
 import { writeFileAtomicSync } from '../../src/io/atomicWrite.js';
+import { nodePlatform } from '../../src/base/platform/node.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
+import { useNodePlatformWith } from '../helpers/platform.js';
 import { scratchDirs } from '../helpers/scratch.js';
 import { ConvNet, expectSameWeights, hookNames, snapshotWeights, tiers } from './cpu-offload/models.js';
 import { Chain } from './device-map/models.js';
 
 /**
  * A full disk (or a folder without permission) cannot be made in a test: the writes fail instead the way
- * the kernel fails them, through node:fs's writeSync, after the first `okWrites` writes succeed.
+ * the kernel fails them, through the Node platform's writeSync (src/base/platform), after the first `okWrites` writes succeed.
  */
 const fault: { code?: 'ENOSPC' | 'EACCES' | 'EROFS'; okWrites: number } = { okWrites: 0 };
-vi.mock('node:fs', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('node:fs')>();
-  const writeSync = ((...args: Parameters<typeof actual.writeSync>) => {
-    if (fault.code !== undefined && fault.okWrites-- <= 0) {
-      const messages = { ENOSPC: 'no space left on device', EACCES: 'permission denied', EROFS: 'read-only file system' };
-      throw Object.assign(new Error(`${fault.code}: ${messages[fault.code]}, write`), { code: fault.code, syscall: 'write' });
-    }
-    return actual.writeSync(...args);
-  }) as typeof actual.writeSync;
-  return { ...actual, default: { ...actual, writeSync }, writeSync };
+useNodePlatformWith({
+  files: {
+    writeSync: (fd: number, buffer: Uint8Array, offset: number, length: number) => {
+      if (fault.code !== undefined && fault.okWrites-- <= 0) {
+        const messages = { ENOSPC: 'no space left on device', EACCES: 'permission denied', EROFS: 'read-only file system' };
+        throw Object.assign(new Error(`${fault.code}: ${messages[fault.code]}, write`), { code: fault.code, syscall: 'write' });
+      }
+      return nodePlatform.files.writeSync(fd, buffer, offset, length);
+    },
+  },
 });
 
 afterEach(() => {

@@ -32,10 +32,11 @@ async function run(model: GraphModel, name: GraphPretrainedName, x: tf.Tensor): 
 
 describe('the catalog lists its GraphModels apart from its LayersModels', () => {
   it('names the GraphModel entries and documents how each one runs and what it returns', () => {
-    expect(PRETRAINED_GRAPH_NAMES).toEqual(['mobilenet-v2-mid-nsfw', 'handtrack-human']);
+    expect(PRETRAINED_GRAPH_NAMES).toEqual(['mobilenet-v2-mid-nsfw', 'handtrack-human', 'selfie-human']);
     expect(PRETRAINED_LAYERS_NAMES).toEqual(['upscaler-esrgan-2x', 'mobilenet-v2-nsfw']);
     expect(PRETRAINED_MODELS['mobilenet-v2-mid-nsfw']).toMatchObject({ package: 'nsfwjs', version: '4.4.0', format: 'graph-umd', run: 'execute' });
     expect(PRETRAINED_MODELS['handtrack-human']).toMatchObject({ package: '@vladmandic/human', version: '3.3.6', format: 'graph-json', run: 'executeAsync' });
+    expect(PRETRAINED_MODELS['selfie-human']).toMatchObject({ package: '@vladmandic/human', version: '2.5.8', format: 'graph-json', run: 'execute' });
   });
 });
 
@@ -86,10 +87,12 @@ describe('the shipped quantization of the catalog GraphModels', () => {
     expect(shipped).toBe((artifacts.weightData as ArrayBuffer).byteLength);
     // Each weight starts where the one before it ends.
     specs.forEach((w, i) => expect(w.byteOffset).toBe(i === 0 ? 0 : specs[i - 1]!.byteOffset + specs[i - 1]!.shippedBytes));
-    // Both models ship their float weights uint8-quantized: a quarter of the float32 bytes.
+    // nsfwjs and the hand detector ship their float weights uint8-quantized (a quarter of the float32 bytes), the
+    // selfie segmenter float16 (a half).
+    const shippedAs = name === 'selfie-human' ? 'float16' : 'uint8';
     for (const w of specs) {
-      if (w.dtype === 'float32') expect(w.quantization?.dtype, w.name).toBe('uint8');
-      if (w.quantization !== undefined) expect(w.shippedBytes * 4).toBe(w.loadedBytes);
+      if (w.dtype === 'float32') expect(w.quantization?.dtype, w.name).toBe(shippedAs);
+      if (w.quantization !== undefined) expect(w.shippedBytes * (shippedAs === 'uint8' ? 4 : 2)).toBe(w.loadedBytes);
     }
     await useBackend('cpu');
     const model = await loadRealGraphModel(name);

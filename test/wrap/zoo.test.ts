@@ -14,7 +14,7 @@ describe('pre-trained model cache', () => {
   });
 
   it('lists the real models with their packages and licenses', () => {
-    expect(PRETRAINED_NAMES).toEqual(['upscaler-esrgan-2x', 'mobilenet-v2-nsfw', 'mobilenet-v2-mid-nsfw', 'handtrack-human']);
+    expect(PRETRAINED_NAMES).toEqual(['upscaler-esrgan-2x', 'mobilenet-v2-nsfw', 'mobilenet-v2-mid-nsfw', 'handtrack-human', 'selfie-human']);
     expect(PRETRAINED_MODELS['upscaler-esrgan-2x']).toMatchObject({ package: '@upscalerjs/default-model', version: '1.0.0' });
     expect(PRETRAINED_MODELS['mobilenet-v2-nsfw']).toMatchObject({ package: 'nsfwjs', version: '4.4.0' });
     for (const name of PRETRAINED_NAMES) expect(PRETRAINED_MODELS[name].license).toMatch(/^MIT, © (20\d\d )?\w/);
@@ -45,6 +45,6 @@ describe('pre-trained model cache', () => {
 
   it('refuses an unknown model name, listing the known ones', async () => {
     await expect(fetchPretrained('resnet' as PretrainedName)).rejects.toThrow(InvalidArgumentError);
-    await expect(fetchPretrained('resnet' as PretrainedName)).rejects.toThrow(/Available: upscaler-esrgan-2x, mobilenet-v2-nsfw, mobilenet-v2-mid-nsfw, handtrack-human\./);
+    await expect(fetchPretrained('resnet' as PretrainedName)).rejects.toThrow(/Available: upscaler-esrgan-2x, mobilenet-v2-nsfw, mobilenet-v2-mid-nsfw, handtrack-human, selfie-human\./);
   });
 });

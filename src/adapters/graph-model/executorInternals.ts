@@ -54,6 +54,29 @@ export interface GraphModelLike {
   predict: (...args: unknown[]) => unknown;
 }
 
+/** One weight of the manifest a GraphModel was loaded from (tf.io WeightsManifestEntry), the members memhooks reads. */
+export interface LoadedWeightSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: string;
+  /** How the shipped bytes store it when that differs from `dtype`: tfjs dequantized it at load. */
+  readonly quantization?: { readonly dtype: string; readonly min?: number; readonly scale?: number };
+}
+
+/**
+ * What a loaded GraphModel keeps of the artifacts it was loaded from (its private `artifacts`): the manifest's
+ * weight specs and the shipped weight bytes, in manifest order (one ArrayBuffer, or shards that
+ * tf.io.CompositeArrayBuffer joins). Undefined when the model kept no weight bytes (a model loaded from a weight
+ * stream keeps none).
+ */
+export function loadedWeightArtifacts(model: object): { specs: readonly LoadedWeightSpec[]; data: ArrayBuffer | ArrayBuffer[] } | undefined {
+  const artifacts = (model as unknown as { artifacts?: { weightSpecs?: LoadedWeightSpec[]; weightData?: ArrayBuffer | ArrayBuffer[] } }).artifacts;
+  const specs = artifacts?.weightSpecs;
+  const data = artifacts?.weightData;
+  if (!Array.isArray(specs) || data === undefined || data === null) return undefined;
+  return { specs, data };
+}
+
 /** The executor of a loaded GraphModel; undefined before `load()` (or for objects that are not one). */
 export function executorOf(model: GraphModelLike): GraphExecutorLike | undefined {
   const ex = (model as { executor?: GraphExecutorLike }).executor;
@@ -156,8 +179,11 @@ export const RUNTIME_ORDERED_OPS: ReadonlySet<string> = new Set([
   'TensorArrayV3', 'TensorListReserve', 'HashTable', 'HashTableV2', 'PartitionedCall', 'StatefulPartitionedCall',
 ]);
 
-/** The executor's own checks of an execution's inputs and outputs (names, shapes, dtypes), with tfjs' own errors. */
-export function checkExecution(ex: GraphExecutorLike, inputs: tf.NamedTensorMap, outputs: string[]): void {
+/**
+ * The executor's own checks of an execution's inputs and outputs (names, shapes, dtypes), with tfjs' own errors;
+ * `shapes: false` leaves out shapes and dtypes.
+ */
+export function checkExecution(ex: GraphExecutorLike, inputs: tf.NamedTensorMap, outputs: string[], { shapes = true } = {}): void {
   const checks = ex as unknown as {
     checkInputs(i: tf.NamedTensorMap): void;
     checkInputShapeAndType(i: tf.NamedTensorMap): void;
@@ -165,6 +191,37 @@ export function checkExecution(ex: GraphExecutorLike, inputs: tf.NamedTensorMap,
   };
   const mapped = ex.mapInputs(inputs);
   checks.checkInputs(mapped);
-  checks.checkInputShapeAndType(mapped);
+  if (shapes) checks.checkInputShapeAndType(mapped);
   checks.checkOutputs(ex.mapOutputs(outputs));
+}
+
+/** GraphModel's own steps from a call's arguments to the executor's (graph_model.js `normalizeInputs` / `normalizeOutputs`). */
+interface ModelNormalization {
+  resourceIdToCapturedInput?: Record<string, tf.Tensor> | null;
+  initializer?: unknown;
+  normalizeInputs(inputs: unknown): tf.NamedTensorMap;
+  normalizeOutputs(outputs: unknown): string[];
+}
+
+/**
+ * A model-level call's arguments (`model.execute(inputs, outputs?)`: a tensor, a tensor array or a NamedTensorMap,
+ * and an output name or names) as the executor receives them, by tfjs' own normalization (which throws tfjs' error
+ * on a wrong input count). Undefined while the model's initializer graph (resource tables) has not run: its own
+ * first execute runs it, and then feeds its outputs as inputs. Nothing on the model changes.
+ */
+export function executorArgs(model: GraphModelLike, inputs: unknown, outputs: unknown): [tf.NamedTensorMap, string[]] | undefined {
+  const m = model as unknown as ModelNormalization;
+  let self: ModelNormalization = m;
+  if (m.resourceIdToCapturedInput == null) {
+    if (m.initializer != null) return undefined;
+    // What the model's first execute sets without an initializer (no captured inputs), on a stand-in.
+    self = Object.create(m, { resourceIdToCapturedInput: { value: {} } }) as ModelNormalization;
+  }
+  const named = inputs !== null && typeof inputs === 'object' && !Array.isArray(inputs) && !isTensorLike(inputs);
+  // normalizeInputs fills a NamedTensorMap's resource inputs in place: a copy keeps the caller's map as given.
+  return [m.normalizeInputs.call(self, named ? { ...(inputs as tf.NamedTensorMap) } : inputs), m.normalizeOutputs.call(self, outputs)];
+}
+
+function isTensorLike(x: object): boolean {
+  return typeof (x as { dataSync?: unknown }).dataSync === 'function' && Array.isArray((x as { shape?: unknown }).shape);
 }

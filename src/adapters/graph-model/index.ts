@@ -1,4 +1,5 @@
 // Wrapping tfjs-converter GraphModels.
 export { wrapGraphModel, unwrapGraphModel, getWrappedGraphModule } from './wrapGraphModel.js';
+export type { WrapGraphModelOptions, GraphHostWeights } from './shippedWeights.js';
 export type { GraphModelLike } from './executorInternals.js';
-export { GraphScope, type GraphSegment } from '../../models/wrapped/GraphScope.js';
+export { GraphScope, GraphModelScope, type GraphSegment, type GraphControlFlow } from '../../models/wrapped/GraphScope.js';

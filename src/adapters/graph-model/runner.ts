@@ -3,7 +3,7 @@ import { UnsupportedModelError } from '../../base/errors.js';
 import { HookRegistry } from '../../hooks/HookRegistry.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
-import type { GraphScope } from '../../models/wrapped/GraphScope.js';
+import type { GraphModelScope, GraphScope } from '../../models/wrapped/GraphScope.js';
 import { originalExecute, orderedNodes, type GraphExecutorLike } from './executorInternals.js';
 import { segment, ref, type Item, type Run, type SegmentContext, type Segmentation } from './segments.js';
 
@@ -15,6 +15,8 @@ import { segment, ref, type Item, type Run, type SegmentContext, type Segmentati
  */
 export class GraphRunner {
   private readonly plans = new Map<string, Segmentation>();
+  /** How many root forwards are running (a hook on the root may call the model again, once per tile). */
+  private rootDepth = 0;
   private readonly execute: (inputs: tf.NamedTensorMap, outputs: string[]) => tf.Tensor[];
 
   constructor(
@@ -30,8 +32,24 @@ export class GraphRunner {
   /** One execution, as the executor's execute: `inputs` by node (or signature) name, `outputs` by name. */
   run(inputs: tf.NamedTensorMap, outputs: string[]): tf.Tensor[] {
     if (!this.modules.some(hasHooks)) return this.execute(inputs, outputs);
-    const seg = { run: () => this.runSegmented(inputs, outputs) };
-    return this.root.forward(seg) as tf.Tensor[];
+    if (this.rootDepth > 0) return this.runSegmented(inputs, outputs);
+    // The executor called on its own, not through the model's execute or executeAsync: the root's hooks still run
+    // once, given the executor's inputs by name (the root's forward runs the model, which comes back here).
+    const out = (this.root as GraphModelScope).forward(inputs, outputs) as tf.Tensor | tf.Tensor[];
+    return Array.isArray(out) ? out : [out];
+  }
+
+  /**
+   * Runs `fn` (the root's forward: one execution of the model) with the root's hooks already running around it, so
+   * that the executions it makes run segment by segment without entering them again.
+   */
+  inRoot<T>(fn: () => T): T {
+    this.rootDepth++;
+    try {
+      return fn();
+    } finally {
+      this.rootDepth--;
+    }
   }
 
   private runSegmented(inputs: tf.NamedTensorMap, outputs: string[]): tf.Tensor[] {

@@ -2,7 +2,7 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError, UnsupportedModelError } from '../../base/errors.js';
 import { Parameter } from '../../models/Parameter.js';
 import { describeValue } from '../../models/paths.js';
-import { GraphScope } from '../../models/wrapped/GraphScope.js';
+import { GraphModelScope, GraphScope } from '../../models/wrapped/GraphScope.js';
 import type { TfjsGraphModel } from '../../models/wrapped/TfjsGraphModel.js';
 import { isLayersModelLike } from '../../models/wrapped/tfjsShapes.js';
 import { detachTree } from '../detachTree.js';
@@ -14,12 +14,16 @@ import {
   rawWeightMap,
   redirectWeightMap,
   replaceExecute,
-  RUNTIME_ORDERED_OPS,
   type GraphExecutorLike,
   type GraphModelLike,
 } from './executorInternals.js';
+import { findControlFlow, guardScopes } from './controlFlow.js';
+import { patchEntryPoints, rootBody } from './entryPoints.js';
 import { GraphRunner, hasHooks } from './runner.js';
+import { readWrapOptions, shippedCodesOf, type WrapGraphModelOptions } from './shippedWeights.js';
+import type { ShippedCodes } from '../../models/parameter/shipped.js';
 import { parameterWeights, planScopes } from './scopes.js';
+import { WholeGraphRunner } from './wholeGraphRunner.js';
 
 /** Everything one wrap changed, so that unwrap can undo it exactly. */
 interface WrapState {
@@ -42,11 +46,23 @@ const states = new WeakMap<object, WrapState>();
  *   → `expanded_conv_3` → `depthwise`); a module exists for each scope that owns weights, and for the scopes
  *   above it;
  * - `model.predict`, `model.execute` and `model.executeAsync` keep their results bit for bit, and run each scope
- *   module's hooks around that scope's ops (see docs/wrapping.md for scopes whose ops are not contiguous).
+ *   module's hooks around that scope's ops (see docs/wrapping.md for scopes whose ops are not contiguous);
+ * - the root (a GraphModelScope) takes the model's own arguments: its hooks run once per call with the caller's
+ *   inputs and outputs, so tiling and batch slicing on it run the graph once per tile or slice.
  *
  * Graphs with control flow or dynamic ops (`Switch`/`Merge`/`Enter`/`LoopCond`, `While`/`If`, NonMaxSuppression,
- * `Where`) are refused, naming those nodes: their order is decided while they run. `unwrapGraphModel(model)`
- * undoes everything.
+ * `Where`, TensorLists, graph functions) have their order decided while they run: they are wrapped too, but run as a
+ * whole. Only the root's hooks run, around the executor's own execution (`executeAsync` included), so whole-model
+ * strategies work (model offload: `cpuOffloadWithHook(root)`); every other scope refuses hooks, naming those nodes,
+ * and `root.controlFlow` lists them. `unwrapGraphModel(model)` undoes everything.
+ *
+ * Options (unknown keys and values are refused, nothing changed):
+ * - `hostWeights: 'shipped'`: weights the model's manifest ships quantized (uint8, uint16 or float16: most
+ *   converted models) keep their shipped codes as their host copy, a quarter or a half of the float32 bytes,
+ *   read back from the loaded model (no download). The device still gets float32 values, decoded as tfjs
+ *   decoded them at load (on the transfer worker with `useStream`), so results stay bitwise; wrapping checks once
+ *   that each weight's codes decode to its tensor and refuses, naming the weight, if not. While on the device
+ *   such a weight keeps its codes on the host (so offloading it is a dispose). Default `'float32'`.
  *
  * @example
  * const model = await tf.loadGraphModel(url);
@@ -54,18 +70,25 @@ const states = new WeakMap<object, WrapState>();
  * applyGroupOffloading(root, { offloadType: 'leaf_level' });
  * const y = model.execute(x);
  */
-export function wrapGraphModel(model: TfjsGraphModel): GraphScope {
+export function wrapGraphModel(model: TfjsGraphModel, options?: WrapGraphModelOptions): GraphScope {
+  const { hostWeights } = readWrapOptions(options);
   const executor = assertGraphModel(model);
   const weightMap = rawWeightMap(executor);
   const weights = parameterWeights(weightMap);
   const plan = planScopes(executor.graph, weights, false);
+  const controlFlow = findControlFlow(executor.graph);
+  const shipped = hostWeights === 'shipped' ? shippedCodesOf(model, weightMap, weights) : new Map<string, ShippedCodes>();
   // Validation is over: everything below only builds and patches.
   const state: WrapState = { root: undefined as unknown as GraphScope, parameters: [], unkept: new Set(), restores: [] };
   const modules = new Map<string, GraphScope>();
   const taken = new Map<GraphScope, Set<string>>();
   for (const scope of plan.scopes) {
     if (plan.elided.has(scope)) continue;
-    const m = new GraphScope(scope, plan.weightOps.get(scope) ?? new Set());
+    const weightOps = plan.weightOps.get(scope) ?? new Set<string>();
+    // The root takes the model's own arguments (it runs the model), unless the graph runs as a whole.
+    const m = scope === '' && controlFlow === undefined
+      ? new GraphModelScope(weightOps, rootBody(model as unknown as GraphModelLike, (fn) => runner.inRoot(fn)))
+      : new GraphScope(scope, weightOps, controlFlow);
     modules.set(scope, m);
     taken.set(m, new Set());
     if (scope === '') continue;
@@ -82,7 +105,8 @@ export function wrapGraphModel(model: TfjsGraphModel): GraphScope {
     const scope = plan.weightScope.get(w)!;
     const owner = modules.get(scope)!;
     const key = uniqueName(memberName(scope === '' ? w : w.slice(scope.length + 1)), taken.get(owner)!);
-    const p = new Parameter(tensor, { label: w });
+    const codes = shipped.get(w);
+    const p = new Parameter(tensor, codes === undefined ? { label: w } : { label: w, shipped: codes });
     if (!wasKept) state.unkept.add(p);
     params.set(w, p);
     original.set(w, tensor);
@@ -90,9 +114,12 @@ export function wrapGraphModel(model: TfjsGraphModel): GraphScope {
     owner.addParameter(key, p);
   }
 
+  // A graph run as a whole: its executions read views of the weights while they are pending (WholeGraphRunner).
+  const whole = controlFlow === undefined ? undefined : new WholeGraphRunner(executor, root, weightMap, params);
   // The executor reads its weights through the Parameters: after an offload and onload it sees the new tensor.
   state.restores.push(
     redirectWeightMap(executor, () => {
+      if (whole?.leased !== undefined) return whole.leased;
       const out: Record<string, tf.Tensor[]> = {};
       for (const [name, tensors] of Object.entries(weightMap)) {
         const p = params.get(name);
@@ -111,11 +138,13 @@ export function wrapGraphModel(model: TfjsGraphModel): GraphScope {
   }, all);
   const ownAsync = originalExecuteAsync(executor);
   const execute = (inputs: tf.NamedTensorMap, outputs: string[]): tf.Tensor[] => {
+    if (whole !== undefined) return whole.run(inputs, outputs);
     // tfjs' own checks before any hook runs, so wrong inputs leave the model (and its weights' tiers) unchanged.
     if (all.some(hasHooks)) checkExecution(executor, inputs, outputs);
     return runner.run(inputs, outputs);
   };
   const executeAsync = async (inputs: tf.NamedTensorMap, outputs: string[]): Promise<tf.Tensor[]> => {
+    if (whole !== undefined) return whole.runAsync(inputs, outputs);
     if (!all.some(hasHooks)) return ownAsync(inputs, outputs);
     // Without control flow, an asynchronous execution runs the same ops in the same order as a synchronous one.
     return execute(inputs, outputs);
@@ -130,6 +159,9 @@ export function wrapGraphModel(model: TfjsGraphModel): GraphScope {
     states.delete(model);
   };
   state.restores.push(replaceExecute(executor, execute, executeAsync, dispose));
+  // model.execute / executeAsync (and predict, which calls execute) enter the root's hooks with their own arguments.
+  if (root instanceof GraphModelScope) state.restores.push(patchEntryPoints(model as unknown as GraphModelLike, executor, root, () => all.some(hasHooks)));
+  if (controlFlow !== undefined) state.restores.push(guardScopes(root, controlFlow));
   // Linking the tree names every parameter by its path in errors.
   root.namedParameters();
   states.set(model, state);
@@ -185,17 +217,6 @@ function assertGraphModel(model: unknown): GraphExecutorLike {
     throw new InvalidArgumentError(
       `This GraphModel is already wrapped. Use getWrappedGraphModule(model) to get its tree, or call ` +
         `unwrapGraphModel(model) first to wrap it afresh.`,
-    );
-  }
-  const dynamic = Object.values(executor.graph.nodes).filter((n) => RUNTIME_ORDERED_OPS.has(n.op));
-  if (dynamic.length > 0 || Object.keys(executor.graph.functions ?? {}).length > 0) {
-    const shown = dynamic.slice(0, 8).map((n) => `"${n.name}" (${n.op})`).join(', ');
-    throw new UnsupportedModelError(
-      `wrapGraphModel() cannot hook this GraphModel's scopes: its graph has control flow, dynamic-shape ops or ` +
-        `functions, whose execution order tfjs decides while it runs (${dynamic.length} node(s): ${shown || 'graph functions'}` +
-        `${dynamic.length > 8 ? ', …' : ''}). A hook could then run while a weight it offloaded is still needed. ` +
-        `No memhooks strategy can run inside such a graph: run it unwrapped (its weights stay on the device), and apply ` +
-        `strategies to the other models of your pipeline, wrapped with wrapGraphModel or wrapLayersModel.`,
     );
   }
   return executor;

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync } from '../../base/platform/fs.js';
+import { join } from '../../base/platform/path.js';
 import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { formatBytes } from '../../base/format.js';
 import type { FileDtype } from '../safetensors/dtypes.js';

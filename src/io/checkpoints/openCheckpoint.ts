@@ -1,5 +1,5 @@
-import { closeSync, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, fstatSync, lstatSync, openSync, readSync } from '../../base/platform/fs.js';
+import { join } from '../../base/platform/path.js';
 import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { resolveFileInside } from '../safePaths.js';
 import { SafetensorsFile } from '../safetensors/SafetensorsFile.js';

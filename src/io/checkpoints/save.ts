@@ -1,5 +1,5 @@
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readdirSync, rmSync } from '../../base/platform/fs.js';
+import { join } from '../../base/platform/path.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../../base/errors.js';
 import { parseSize, type Size } from '../../runtime/size.js';

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import * as fs from '../../base/platform/fs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { decodeBFloat16, decodeFloat16, decodeFloat8E4M3, decodeFloat8E5M2 } from './decode.js';
@@ -30,6 +30,8 @@ export class SafetensorsFile {
     try {
       fd = fs.openSync(path, 'r');
     } catch (cause) {
+      // A page has no files (the browser platform's refusal): that says more than "check that it exists".
+      if (cause instanceof MemhooksError && cause.code === ERROR_CODES.PLATFORM_UNSUPPORTED) throw cause;
       throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Could not open the safetensors file ${path}. Check that it exists and is readable.`, { cause });
     }
     try {

@@ -79,12 +79,13 @@ export function encodeSafetensorsLazily(
     Object.defineProperty(header, name, { value: { dtype, shape: [...shape], data_offsets: [offset, offset + byteLength] }, enumerable: true });
     offset += byteLength;
   }
-  const json = Buffer.from(JSON.stringify(header), 'utf8');
+  // TextEncoder and DataView rather than Buffer: the same bytes, and no Node global in the browser build.
+  const json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.byteLength / 8) * 8;
   if (padded > MAX_HEADER_BYTES) throw new InvalidArgumentError(`saveSafetensors(${path}): the header would be ${padded} bytes, above the format's ${MAX_HEADER_BYTES}-byte limit; save fewer tensors per file.`);
-  const head = Buffer.alloc(8 + padded, 0x20);
-  head.writeBigUInt64LE(BigInt(padded), 0);
-  json.copy(head, 8);
+  const head = new Uint8Array(8 + padded).fill(0x20);
+  new DataView(head.buffer).setBigUint64(0, BigInt(padded), true);
+  head.set(json, 8);
   return (function* () {
     yield head;
     for (const name of names) {

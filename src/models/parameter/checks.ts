@@ -66,6 +66,23 @@ export function notOnHost(p: Checked, tier: string): MemhooksError {
   return new MemhooksError(ERROR_CODES.PARAMETER_NOT_RESIDENT, `Parameter ${describeParameter(p)} is on the "${tier}" tier, not on the host. Call toHost() first.`);
 }
 
+export function noShippedCodes(p: Checked, tier: string): MemhooksError {
+  return new MemhooksError(
+    ERROR_CODES.PARAMETER_NOT_RESIDENT,
+    `Parameter ${describeParameter(p)} holds no shipped codes on the host (it is on the "${tier}" tier, or holds float32 values); ` +
+      'shippedToDevice() onloads only shipped codes. Call toDevice() instead.',
+  );
+}
+
+/** Decoded values given for an upload must be float32 and exactly the parameter's size. */
+export function assertValuesFit(p: Checked & { readonly size: number }, values: Float32Array): void {
+  if (!(values instanceof Float32Array) || values.length !== p.size) {
+    throw new InvalidArgumentError(
+      `Parameter ${describeParameter(p)} needs ${p.size} float32 values for shape [${p.shape.join(', ')}], got ${describeValue(values)}.`,
+    );
+  }
+}
+
 export function notOnDisk(p: Checked, tier: string): MemhooksError {
   return new MemhooksError(ERROR_CODES.PARAMETER_NOT_RESIDENT, `Parameter ${describeParameter(p)} is on the "${tier}" tier, not on disk; diskToDevice() loads only from disk.`);
 }

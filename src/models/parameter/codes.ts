@@ -2,7 +2,9 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { encodePacked, isLowPrecisionDtype, viewPacked, wordCount, type LowPrecisionDtype, type PackedCodes } from '../../dtypes/index.js';
 import { BYTES_PER_ELEMENT, type StorageDtype } from '../dtypes.js';
 import { currentKeptCopy, onDevice, onHost, type DeviceStorage, type DiskStorage, type HostStorage, type Storage } from './kinds.js';
+import { valuesOf } from './shipped.js';
 import { wordsTensor } from './variable.js';
+import { int32IsExact } from '../../runtime/int32Math.js';
 
 // Low-precision storage (layerwise casting, docs/layerwise-casting.md). While storageDtype is float16,
 // bfloat16 or an fp8, every kind holds the codes packed into int32 words (src/dtypes/packing.ts): an int32
@@ -15,10 +17,14 @@ import { wordsTensor } from './variable.js';
  * there) is read once and its codes kept on the host; the file keeps the float32 values.
  */
 export function encodedStorage(s: DeviceStorage | HostStorage | DiskStorage, dtype: LowPrecisionDtype): DeviceStorage | HostStorage {
-  if (s.kind === 'host') return onHost(encodePacked(dtype, s.data as Float32Array).words);
+  // Shipped codes (wrapGraphModel's hostWeights: 'shipped') are cast from their decoded float32 values.
+  if (s.kind === 'host') return onHost(encodePacked(dtype, valuesOf(s.data) as Float32Array).words);
   if (s.kind === 'disk') return onHost(encodePacked(dtype, s.ref.read() as Float32Array).words);
-  const current = currentKeptCopy(s) ?? s.tensor.dataSync();
-  return onDevice(wordsTensor(encodePacked(dtype, current as Float32Array).words));
+  const kept = currentKeptCopy(s);
+  const current = kept === undefined ? s.tensor.dataSync() : valuesOf(kept);
+  const words = encodePacked(dtype, current as Float32Array).words;
+  // Where the device rounds int32 words (webgl, webgpu), the host keeps them: they are what is read back.
+  return onDevice(wordsTensor(words), int32IsExact() ? undefined : words);
 }
 
 /**
@@ -29,7 +35,7 @@ export function encodedStorage(s: DeviceStorage | HostStorage | DiskStorage, dty
 export function assignedCodes(s: Exclude<Storage, { kind: 'disposed' }>, dtype: LowPrecisionDtype, value: tf.Tensor): DeviceStorage | HostStorage {
   const words = encodePacked(dtype, value.dataSync() as Float32Array).words;
   if (s.kind !== 'device') return onHost(words);
-  return onDevice(wordsTensor(words), s.kept === undefined ? undefined : words.slice());
+  return onDevice(wordsTensor(words), s.kept === undefined && int32IsExact() ? undefined : words.slice());
 }
 
 /**

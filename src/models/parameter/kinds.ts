@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type { HostArray } from '../dtypes.js';
+import { ShippedCodes, type HostBytes } from './shipped.js';
 
 /** Where a parameter's bytes are on disk and how to read them back (the storage form: packed words when cast). */
 export interface DiskRef {
@@ -15,7 +16,8 @@ export interface DiskRef {
  * assigned outside memhooks (an optimizer step, getWeights()[i].assign) gets a new buffer.
  */
 export interface KeptCopy {
-  readonly data: HostArray;
+  /** The values, or the shipped codes they decode from (wrapGraphModel's hostWeights: 'shipped'). */
+  readonly data: HostBytes;
   readonly of: object;
 }
 
@@ -26,10 +28,10 @@ export interface DeviceStorage {
   readonly kept?: KeptCopy;
 }
 
-/** The bytes are a host array the parameter owns alone. */
+/** The bytes are a host array the parameter owns alone: the values, or shipped codes that decode to them. */
 export interface HostStorage {
   readonly kind: 'host';
-  readonly data: HostArray;
+  readonly data: HostBytes;
 }
 
 /** The bytes are only in a file (group offloading's offloadToDiskPath, disk init); `ref` reads them back. */
@@ -51,7 +53,7 @@ export type Storage = DeviceStorage | HostStorage | DiskStorage | NoStorage;
 
 export const NO_STORAGE: NoStorage = Object.freeze({ kind: 'disposed' });
 
-export function onHost(data: HostArray): HostStorage {
+export function onHost(data: HostBytes): HostStorage {
   return { kind: 'host', data };
 }
 
@@ -60,7 +62,7 @@ export function onDisk(ref: DiskRef): DiskStorage {
 }
 
 /** The device tensor, with `kept` as a host copy of the buffer it holds now (when given). */
-export function onDevice(tensor: tf.Tensor, kept?: HostArray): DeviceStorage {
+export function onDevice(tensor: tf.Tensor, kept?: HostBytes): DeviceStorage {
   return kept === undefined ? { kind: 'device', tensor } : { kind: 'device', tensor, kept: { data: kept, of: tensor.dataId } };
 }
 
@@ -75,6 +77,12 @@ export function hostBytesHeld(s: Storage): number {
 }
 
 /** The kept copy while it still equals the device bytes; undefined when none is kept or it went stale. */
-export function currentKeptCopy(s: DeviceStorage): HostArray | undefined {
+export function currentKeptCopy(s: DeviceStorage): HostBytes | undefined {
   return s.kept !== undefined && s.tensor.dataId === s.kept.of ? s.kept.data : undefined;
+}
+
+/** Whether the kind holds shipped codes on the host (as its bytes, or as the kept copy of the device tensor). */
+export function holdsShippedCodes(s: Storage): boolean {
+  if (s.kind === 'host') return s.data instanceof ShippedCodes;
+  return s.kind === 'device' && s.kept?.data instanceof ShippedCodes;
 }

@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { HostArray } from '../dtypes.js';
 import { currentKeptCopy, onDevice, onHost, type DeviceStorage, type HostStorage, type Storage } from './kinds.js';
+import { ShippedCodes } from './shipped.js';
 
 // The storage that follows a move of float32/int32 values (and, for readBack, of packed codes too). Each
 // function reads what it needs from the current storage and builds the next one; Parameter hands it to the
 // transition, which frees what is left behind and settles the ledger.
 
 /**
- * The device bytes as host storage: the kept copy when it is still current (offloading is then a dispose),
- * else a read-back. dataSync on the cpu backend returns the backend's own array: it is copied so that the
+ * The device bytes as host storage: the kept copy when it is still current (offloading is then a dispose;
+ * kept shipped codes stay codes, so the host stays small), else a read-back of the float32 values. dataSync on the cpu backend returns the backend's own array: it is copied so that the
  * host bytes are the parameter's alone.
  */
 export function readBack(s: DeviceStorage): HostStorage {
@@ -19,7 +20,9 @@ export function readBack(s: DeviceStorage): HostStorage {
  * `value`'s values in place of the stored ones (as tfjs' setWeights does). New host arrays rather than writes
  * into the old ones: on the cpu backend an old array may still back a tensor someone else holds (a view of the
  * previous value), which must not change under them. A weight on disk gets its new values on the host (the
- * file keeps the old bytes); a kept host copy is replaced so that it stays equal to the device.
+ * file keeps the old bytes); a kept host copy is replaced so that it stays equal to the device. Shipped codes
+ * no longer describe the values: they are dropped (on the host the new float32 values take their place; a kept
+ * copy of codes is not replaced, so a later offload reads the new values back).
  */
 export function assignedValues(s: Exclude<Storage, { kind: 'disposed' }>, value: tf.Tensor): DeviceStorage | HostStorage {
   const fresh = (): HostArray => (value.dataSync() as HostArray).slice();
@@ -31,5 +34,5 @@ export function assignedValues(s: Exclude<Storage, { kind: 'disposed' }>, value:
   } else if (tensor !== value) {
     tensor = tf.keep(tf.clone(value));
   }
-  return onDevice(tensor, s.kept === undefined ? undefined : fresh());
+  return onDevice(tensor, s.kept === undefined || s.kept.data instanceof ShippedCodes ? undefined : fresh());
 }

@@ -1,8 +1,12 @@
 import { ledger } from '../ledger.js';
 
-/** One region of SharedArrayBuffer staging memory that the transfer worker fills and a group uploads from. */
+/**
+ * One region of staging memory that the transfer worker fills and a group uploads from: a SharedArrayBuffer, or,
+ * where there is no shared memory (a page that is not cross-origin isolated), an ArrayBuffer that travels to the
+ * worker and back by transfer (`buffer` is then replaced by the one that came back).
+ */
 export interface StagingSlot {
-  readonly buffer: SharedArrayBuffer;
+  buffer: SharedArrayBuffer | ArrayBuffer;
   readonly byteLength: number;
 }
 
@@ -22,6 +26,8 @@ export class StagingPool {
     private readonly slotBytes: number,
     private readonly count: number,
     private readonly reserve: boolean,
+    /** Shared memory (the default), or transferable ArrayBuffers where there is none (transferThread().shared). */
+    private readonly shared = true,
   ) {
     if (reserve) for (let i = 0; i < count; i++) this.free.push(this.allocate(slotBytes));
   }
@@ -48,6 +54,6 @@ export class StagingPool {
 
   private allocate(bytes: number): StagingSlot {
     ledger.hostBytes += bytes;
-    return { buffer: new SharedArrayBuffer(bytes), byteLength: bytes };
+    return { buffer: this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes), byteLength: bytes };
   }
 }

@@ -1,36 +1,61 @@
-import { Worker } from 'node:worker_threads';
-import type { DecodeJob, ReadJob, TransferControl, WorkerMessage } from './protocol.js';
-import { WORKER_SOURCE } from './workerSource.js';
+import { platform, type WorkerPort } from '../../base/platform/Platform.js';
+import type { MessageControl } from './MessageControl.js';
+import type { DecodeItem, DecodeJob, DequantizeItem, ReadJob, TransferControl, WorkerMessage, WorkerReply } from './protocol.js';
+import { transferWorkerSource } from './workerSource.js';
 
 // The job shapes live in protocol.ts (the worker reads them too); callers know them from here.
-export type { DecodeItem, DecodeJob, ReadJob } from './protocol.js';
+export type { DecodeItem, DecodeJob, DequantizeItem, ReadJob } from './protocol.js';
 
 interface Shared {
-  worker: Worker | undefined;
+  worker: WorkerPort | undefined;
   /** Shared buffers the running worker knows, by id (a new worker knows none). */
   ids: WeakMap<SharedArrayBuffer, number>;
   nextId: number;
   leases: number;
   /** How many times a worker was started (tests check that it starts lazily and once). */
   starts: number;
+  /** Decode-transfer jobs whose buffer is on the worker, by job id, with their buffer's size. */
+  pending?: Map<number, { control: MessageControl; bytes: number }>;
+  nextJob?: number;
 }
 
 // One worker per process, shared by every handle, and by both builds of memhooks if both are loaded.
 const KEY = Symbol.for('memhooks.transferWorker');
 const shared = ((globalThis as Record<symbol, unknown>)[KEY] ??= { worker: undefined, ids: new WeakMap(), nextId: 0, leases: 0, starts: 0 }) as Shared;
+const pending = (shared.pending ??= new Map());
 
-function worker(): Worker {
+/** The worker's reply to a decode-transfer job: the buffer comes back to its control. */
+function receive(message: unknown): void {
+  const reply = message as WorkerReply;
+  const job = pending.get(reply.job);
+  if (job === undefined) return;
+  pending.delete(reply.job);
+  job.control.finish(reply.buffer, reply.error);
+}
+
+/** The worker is gone with jobs on it: their buffers are lost; each control gets fresh memory and the reason. */
+function failPending(reason: string): void {
+  for (const [id, job] of [...pending]) {
+    pending.delete(id);
+    job.control.finish(new ArrayBuffer(job.bytes), reason);
+  }
+}
+
+function worker(): WorkerPort {
   if (shared.worker === undefined) {
-    const w = new Worker(WORKER_SOURCE, { eval: true, name: 'memhooks-transfer' });
-    // Never keeps the process alive by itself: a handle that is never removed must not hang an exiting program.
-    w.unref();
+    // The platform starts it (Node: a worker thread that never keeps the process alive; a page: a Web Worker).
     // A dead worker is noticed by the job waiting on it (TransferControl.wait times out); forget it here.
-    w.on('error', () => {
-      if (shared.worker === w) shared.worker = undefined;
-    });
-    w.on('exit', () => {
-      if (shared.worker === w) shared.worker = undefined;
-    });
+    const starter = platform().worker;
+    const w: WorkerPort = starter.start(
+      transferWorkerSource(undefined, starter.hostBinding),
+      'memhooks-transfer',
+      () => {
+        if (shared.worker !== w) return;
+        shared.worker = undefined;
+        failPending('the transfer worker stopped');
+      },
+      receive,
+    );
     shared.worker = w;
     shared.ids = new WeakMap();
     shared.starts++;
@@ -39,12 +64,12 @@ function worker(): Worker {
 }
 
 /** Every message to the worker goes through here, so that only protocol.ts' WorkerMessage shapes are sent. */
-function post(w: Worker, message: WorkerMessage): void {
-  w.postMessage(message);
+function post(w: WorkerPort, message: WorkerMessage, transfer?: ArrayBuffer[]): void {
+  w.postMessage(message, transfer);
 }
 
 /** The id under which the running worker knows `buffer`, registering it first if it does not. */
-function idOf(w: Worker, buffer: SharedArrayBuffer): number {
+function idOf(w: WorkerPort, buffer: SharedArrayBuffer): number {
   let id = shared.ids.get(buffer);
   if (id === undefined) {
     id = shared.nextId++;
@@ -63,6 +88,11 @@ export interface TransferLease {
   read(job: ReadJob, control: TransferControl): TransferControl;
   /** Posts a decode job, with the same protocol as read(): wait on `control` for the float32 values. */
   decode(job: DecodeJob, control: TransferControl): TransferControl;
+  /**
+   * Without shared memory: transfers `job.buffer` to the worker, which decodes it in place and transfers it back to
+   * `control` (reset by this call) when this thread's event loop runs. `job.buffer` is detached until then.
+   */
+  decodeTransfer(job: { buffer: ArrayBuffer; items: DecodeItem[]; dequantize?: DequantizeItem[] }, control: MessageControl): MessageControl;
   /** The worker drops its reference to `buffer` (call it when a buffer that was read into is dropped). */
   forget(buffer: SharedArrayBuffer): void;
   release(): void;
@@ -70,6 +100,11 @@ export interface TransferLease {
 
 export function acquireTransferWorker(): TransferLease {
   shared.leases++;
+  // A Web Worker boots only while the thread that created it is idle (its event loop runs): a Worker that blocks on
+  // a job (Atomics.wait) right after starting the transfer worker would wait for ever. In a page it starts with the
+  // first lease (at apply), so that it boots before the first job; in Node a worker thread boots by itself (at the
+  // first job).
+  if (platform().name === 'browser') worker();
   let released = false;
   return {
     read(job: ReadJob, control: TransferControl): TransferControl {
@@ -82,7 +117,19 @@ export function acquireTransferWorker(): TransferLease {
     decode(job: DecodeJob, control: TransferControl): TransferControl {
       const w = worker();
       control.reset();
-      post(w, { op: 'decode', decode: job.items, buffer: idOf(w, job.buffer), control: idOf(w, control.buffer) });
+      const message: WorkerMessage = { op: 'decode', decode: job.items, buffer: idOf(w, job.buffer), control: idOf(w, control.buffer) };
+      if (job.dequantize !== undefined && job.dequantize.length > 0) message.dequantize = job.dequantize;
+      post(w, message);
+      return control;
+    },
+    decodeTransfer(job, control): MessageControl {
+      const w = worker();
+      control.reset();
+      const id = (shared.nextJob = (shared.nextJob ?? 0) + 1);
+      pending.set(id, { control, bytes: job.buffer.byteLength });
+      const message: WorkerMessage = { op: 'decode-transfer', job: id, buffer: job.buffer, decode: job.items };
+      if (job.dequantize !== undefined && job.dequantize.length > 0) message.dequantize = job.dequantize;
+      post(w, message, [job.buffer]);
       return control;
     },
     forget(buffer: SharedArrayBuffer): void {
@@ -97,7 +144,8 @@ export function acquireTransferWorker(): TransferLease {
       if (--shared.leases > 0) return;
       const w = shared.worker;
       shared.worker = undefined;
-      void w?.terminate();
+      w?.terminate();
+      failPending('the transfer worker was stopped (the last strategy using it was removed)');
     },
   };
 }

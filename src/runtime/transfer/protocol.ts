@@ -1,4 +1,5 @@
 import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
+import { transferThread } from './threads.js';
 
 /**
  * The control block of one transfer job, shared with the worker: an Int32 status the main thread waits on,
@@ -35,6 +36,13 @@ const CONTROL_BYTES = CONTROL.ERROR_AT + CONTROL.ERROR_MAX;
  */
 export type DecodeItem = [dtype: string, codesAt: number, length: number, outAt: number];
 
+/**
+ * `length` shipped codes (a converter manifest's `quantization`: 'uint8' / 'uint16' affine with `min` and
+ * `scale`, or 'float16') at byte `codesAt`, dequantized as tfjs does at load into `length` float32 values at byte
+ * `outAt` of the same buffer. The regions must not overlap.
+ */
+export type DequantizeItem = [dtype: string, codesAt: number, length: number, outAt: number, min: number, scale: number];
+
 /** A positioned read of byte ranges of one file into a SharedArrayBuffer, checked against the file's identity. */
 export interface ReadJob {
   path: string;
@@ -57,6 +65,8 @@ export interface ReadJob {
 export interface DecodeJob {
   buffer: SharedArrayBuffer;
   items: DecodeItem[];
+  /** Optional: shipped codes to dequantize in the same buffer (wrapGraphModel's hostWeights: 'shipped'). */
+  dequantize?: DequantizeItem[];
 }
 
 /**
@@ -64,7 +74,7 @@ export interface DecodeJob {
  * and jobs name it by id: a job is then a small plain message, and no SharedArrayBuffer crosses
  * postMessage per transfer. Each job names its control block by id too.
  */
-export type WorkerMessage = RegisterMessage | ForgetMessage | ReadMessage | DecodeMessage;
+export type WorkerMessage = RegisterMessage | ForgetMessage | ReadMessage | DecodeMessage | DecodeTransferMessage;
 export interface RegisterMessage {
   op: 'register';
   id: number;
@@ -82,14 +92,45 @@ export interface ReadMessage extends Omit<ReadJob, 'buffer'> {
 export interface DecodeMessage {
   op: 'decode';
   decode: DecodeItem[];
+  dequantize?: DequantizeItem[];
   buffer: number;
   control: number;
+}
+
+/**
+ * A decode job without shared memory (a page that is not cross-origin isolated): its buffer is transferred to the
+ * worker, decoded there in place, and transferred back in a WorkerReply naming `job`.
+ */
+export interface DecodeTransferMessage {
+  op: 'decode-transfer';
+  job: number;
+  buffer: ArrayBuffer;
+  decode: DecodeItem[];
+  dequantize?: DequantizeItem[];
+}
+
+/** The worker's only message back: a decode-transfer job's buffer, and its failure's reason when it failed. */
+export interface WorkerReply {
+  job: number;
+  buffer: ArrayBuffer;
+  error?: string;
+}
+
+/**
+ * A job's completion as the thread that runs the model sees it: TransferControl (shared memory) or MessageControl
+ * (a reply by message). `canWait` says whether wait() may block for it on this thread (threads.ts).
+ */
+export interface JobControl {
+  readonly done: boolean;
+  readonly canWait: boolean;
+  /** Blocks until done where allowed (see canWait); returns the ms spent blocked; throws the job's failure. */
+  wait(what: string): number;
 }
 
 /** How long a wait may last before the worker is presumed dead (a crashed worker never notifies). */
 const STALL_MS = 120_000;
 
-export class TransferControl {
+export class TransferControl implements JobControl {
   readonly buffer = new SharedArrayBuffer(CONTROL_BYTES);
   private readonly state = new Int32Array(this.buffer);
 
@@ -103,6 +144,11 @@ export class TransferControl {
     return Atomics.load(this.state, CONTROL.STATE) !== PENDING;
   }
 
+  /** A page's main thread may not block (Atomics.wait throws there): it uses the result only once done. */
+  get canWait(): boolean {
+    return transferThread().canBlock;
+  }
+
   /**
    * Blocks the calling thread until the worker is done (Atomics.wait), only if it is not done yet.
    * Returns the milliseconds spent blocked (0 when the data was ready). Throws TRANSFER_FAILED with the
@@ -111,6 +157,8 @@ export class TransferControl {
   wait(what: string): number {
     let waited = 0;
     if (Atomics.load(this.state, CONTROL.STATE) === PENDING) {
+      // Where Atomics.wait throws (a page's main thread) callers use the result only once done (settle()).
+      if (!this.canWait) throw new MemhooksError(ERROR_CODES.TRANSFER_FAILED, `${what} is not done, and this thread may not block on it (a page's main thread).`);
       const start = performance.now();
       while (Atomics.load(this.state, CONTROL.STATE) === PENDING) {
         Atomics.wait(this.state, CONTROL.STATE, PENDING, 1000);
@@ -131,11 +179,16 @@ export class TransferControl {
 
   /** The sha256 (hex) of the bytes the worker read, once done. */
   digest(): string {
-    return Buffer.from(this.buffer, CONTROL.DIGEST_AT, CONTROL.DIGEST_BYTES).toString('latin1');
+    return textOf(this.buffer, CONTROL.DIGEST_AT, CONTROL.DIGEST_BYTES);
   }
 
   private error(): string {
     const length = this.state[CONTROL.ERROR_LENGTH]!;
-    return Buffer.from(this.buffer, CONTROL.ERROR_AT, length).toString('utf8');
+    return textOf(this.buffer, CONTROL.ERROR_AT, length);
   }
+}
+
+/** UTF-8 text in shared memory (copied first: TextDecoder refuses views of shared memory in a page; Buffer is Node's). */
+function textOf(buffer: SharedArrayBuffer, at: number, length: number): string {
+  return new TextDecoder().decode(new Uint8Array(buffer, at, length).slice());
 }

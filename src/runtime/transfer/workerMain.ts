@@ -1,5 +1,5 @@
 import type { Decoder } from '../../dtypes/decode.js';
-import type { ControlLayout, DecodeMessage, ReadMessage, WorkerMessage } from './protocol.js';
+import type { ControlLayout, DecodeMessage, DecodeTransferMessage, ReadMessage, WorkerMessage, WorkerReply } from './protocol.js';
 
 /** The file calls a read job makes (node:fs has them; a browser worker has no files and passes none). */
 export interface WorkerFiles {
@@ -12,6 +12,8 @@ export interface WorkerFiles {
 /** What the thread the worker runs on provides: its message port, and for read jobs files and sha256. */
 export interface WorkerHost {
   onMessage(handler: (message: WorkerMessage) => void): void;
+  /** Sends a reply back, transferring `transfer` (decode-transfer jobs, where there is no shared memory). */
+  post?(reply: WorkerReply, transfer: ArrayBuffer[]): void;
   files?: WorkerFiles;
   createHash?(algorithm: 'sha256'): { update(bytes: Uint8Array): unknown; digest(encoding: 'hex'): string };
 }
@@ -25,7 +27,9 @@ export interface WorkerHost {
  *
  * The worker writes the bytes into the job's SharedArrayBuffer, then the status, and notifies; the main
  * thread reads the status with Atomics and blocks with Atomics.wait only while it is still pending. Nothing
- * is sent back by message: a main thread blocked in a synchronous forward could not receive it.
+ * is sent back by message: a main thread blocked in a synchronous forward could not receive it. The one
+ * exception is where there is no shared memory (a page that is not cross-origin isolated): a decode-transfer
+ * job's buffer is transferred here and back (host.post), and the model's thread uses it only if it has arrived.
  */
 export function runTransferWorker(host: WorkerHost, decoder: Decoder, layout: ControlLayout): void {
   const buffers = new Map<number, SharedArrayBuffer>();
@@ -86,24 +90,41 @@ export function runTransferWorker(host: WorkerHost, decoder: Decoder, layout: Co
 
   // Each item: [dtype, codesAt, length, outAt] (byte offsets into the job's buffer): length codes of dtype
   // at codesAt are decoded into length float32 values at outAt.
-  function decode(job: ReadMessage | DecodeMessage): void {
-    const buffer = bufferOf(job.buffer, 'staging buffer');
+  function decode(job: ReadMessage | DecodeMessage | DecodeTransferMessage, buffer: ArrayBufferLike): void {
     for (const [dtype, codesAt, length, outAt] of job.decode ?? []) {
       const codes = decoder.format(dtype).bits === 16 ? new Uint16Array(buffer, codesAt, length) : new Uint8Array(buffer, codesAt, length);
       decoder.into(dtype, codes, new Float32Array(buffer, outAt, length));
+    }
+    // Each item: [dtype, codesAt, length, outAt, min, scale]: shipped codes ('uint8' / 'uint16' affine,
+    // 'float16'), dequantized bit for bit as tfjs does at load.
+    const shipped = 'dequantize' in job ? job.dequantize : undefined;
+    for (const [dtype, codesAt, length, outAt, min, scale] of shipped ?? []) {
+      const codes = dtype === 'uint8' ? new Uint8Array(buffer, codesAt, length) : new Uint16Array(buffer, codesAt, length);
+      decoder.dequantize(dtype, codes, new Float32Array(buffer, outAt, length), min, scale);
     }
   }
 
   host.onMessage((job) => {
     if (job.op === 'register') return void buffers.set(job.id, job.buffer);
     if (job.op === 'forget') return void buffers.delete(job.id);
+    if (job.op === 'decode-transfer') {
+      // No shared memory: the buffer came here by transfer and goes back the same way, decoded or with the reason.
+      const reply: WorkerReply = { job: job.job, buffer: job.buffer };
+      try {
+        decode(job, job.buffer);
+      } catch (e) {
+        reply.error = String((e instanceof Error && e.message) || e);
+      }
+      if (host.post !== undefined) host.post(reply, [job.buffer]);
+      return;
+    }
     try {
       if (job.op === 'read') {
         const digest = read(job);
-        if (job.decode) decode(job);
+        if (job.decode) decode(job, bufferOf(job.buffer, 'staging buffer'));
         finish(job, layout.DONE, digest, '');
       } else if (job.op === 'decode') {
-        decode(job);
+        decode(job, bufferOf(job.buffer, 'staging buffer'));
         finish(job, layout.DONE, '', '');
       } else {
         // A message of no known kind (a newer main thread?): typed as never here, so seen as plain data.

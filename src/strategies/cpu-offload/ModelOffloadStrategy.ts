@@ -32,6 +32,7 @@ function resolve(module: Module, options: ModelOffloadOptions | undefined): void
 /** Model offload as a strategy: see cpuOffloadWithHook. */
 @strategy(MODEL_CPU_OFFLOAD)
 export class ModelOffloadStrategy extends Strategy<ModelOffloadOptions | undefined> {
+  override readonly freesDeviceMemory = true;
   override readonly conflictsWith = offloadingConflicts(MODEL_CPU_OFFLOAD);
 
   override validate(module: Module, options: ModelOffloadOptions | undefined): void {

@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
-import { join } from 'node:path';
+import * as fs from '../../base/platform/fs.js';
+import { join } from '../../base/platform/path.js';
 import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { diskWriteFailure } from '../../base/actionable.js';
 import type { HostArray } from '../../models/dtypes.js';

@@ -1,4 +1,5 @@
 import { HookRegistry, type HookHandle } from '../../hooks/HookRegistry.js';
+import { checkHookGuard } from '../../hooks/hookGuard.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
@@ -59,6 +60,7 @@ function ownersOf(root: Module): Owner[] {
 /** Sequential offload as a strategy: see applySequentialOffload. */
 @strategy(SEQUENTIAL_OFFLOAD)
 export class SequentialOffloadStrategy extends Strategy<SequentialOffloadOptions | undefined> {
+  override readonly freesDeviceMemory = true;
   override readonly conflictsWith = offloadingConflicts(SEQUENTIAL_OFFLOAD);
 
   override validate(module: Module, options: SequentialOffloadOptions | undefined): void {
@@ -70,6 +72,8 @@ export class SequentialOffloadStrategy extends Strategy<SequentialOffloadOptions
     const snapshot = new TierSnapshot(root.parameters());
     const leases = new ParameterLeases();
     const owners = ownersOf(root);
+    // A module that refuses hooks (a scope of a graph run as a whole) refuses here, before any weight moves.
+    for (const o of owners) checkHookGuard(o.module, SEQUENTIAL_OFFLOAD);
     const files = options?.offloadToDiskPath === undefined ? undefined : new ModuleFiles(options.offloadToDiskPath);
     const handles: HookHandle[] = [];
     const unhook = (): void => {

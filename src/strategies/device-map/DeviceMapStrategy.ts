@@ -52,6 +52,7 @@ interface Snapshot {
  */
 @strategy(DEVICE_MAP)
 export class DeviceMapStrategy extends Strategy<DeviceMapOptions> {
+  override readonly freesDeviceMemory = true;
   override readonly conflictsWith = offloadingConflicts(DEVICE_MAP);
 
   override validate(module: Module, options: DeviceMapOptions): void {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from '../../base/platform/system.js';
+import { mkdirSync, rmSync } from '../../base/platform/fs.js';
+import { join } from '../../base/platform/path.js';
 import { allocatePacked, type LowPrecisionDtype } from '../../dtypes/index.js';
 import type { HostArray } from '../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../models/Parameter.js';

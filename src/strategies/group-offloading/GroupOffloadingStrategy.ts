@@ -1,4 +1,5 @@
 import { HookRegistry, type HookHandle } from '../../hooks/HookRegistry.js';
+import { checkHookGuard } from '../../hooks/hookGuard.js';
 import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
 import type { Tier } from '../../models/dtypes.js';
@@ -21,6 +22,7 @@ import { resolveConfig, type GroupOffloadingOptions } from './options.js';
  */
 @strategy(GROUP_OFFLOADING)
 export class GroupOffloadingStrategy extends Strategy<GroupOffloadingOptions | undefined> {
+  override readonly freesDeviceMemory = true;
   override readonly conflictsWith = offloadingConflicts(GROUP_OFFLOADING);
 
   override validate(module: Module, options: GroupOffloadingOptions | undefined): void {
@@ -30,6 +32,8 @@ export class GroupOffloadingStrategy extends Strategy<GroupOffloadingOptions | u
   override apply(root: Module, options: GroupOffloadingOptions | undefined): Undo {
     const config = resolveConfig(root, options);
     const { groups, groupOf, resident } = buildGroups(root, config);
+    // A module that refuses hooks (a scope of a graph run as a whole) refuses here, before any weight moves.
+    for (const m of groupOf.keys()) checkHookGuard(m, GROUP_OFFLOADING_HOOK);
     // Where each weight starts: remove() puts it back there. Weights on the disk tier keep their file as home.
     const tiers = new Map<Parameter, Tier>(root.parameters().map((p) => [p, p.tier]));
     const homes = new DiskHomes(root.parameters());

@@ -2,6 +2,7 @@ import type { Module } from '../../models/Module.js';
 import type { Parameter } from '../../models/Parameter.js';
 import { emit } from '../../runtime/events.js';
 import { memory } from '../../runtime/memory.js';
+import { transferThread } from '../../runtime/transfer/threads.js';
 import type { ModuleGroup } from './ModuleGroup.js';
 import type { GroupOffloadingConfig } from './options.js';
 import type { DiskHomes } from './homes.js';
@@ -25,6 +26,14 @@ export class GroupRuntime {
   private readonly lastToRun = new Map<ModuleGroup, Module>();
   private depth = 0;
   private closed = false;
+  /**
+   * What this thread may do with the transfer worker (transfer/threads.ts), read at apply. Where it may not block
+   * (a page's main thread), a job staged during a forward is used only if it finished in time; the first groups of
+   * the next forward are staged when a forward ends, so their decoding proceeds while the page is idle. Without
+   * shared memory a reply arrives by message, only while the thread is idle: no job is staged during a forward
+   * (its slot would stay taken until the forward ends), only between calls.
+   */
+  private readonly thread = transferThread();
 
   constructor(
     readonly root: Module,
@@ -51,6 +60,14 @@ export class GroupRuntime {
     for (const g of this.groups) if (!g.pinned && g.active === 0) this.offload(g);
     if (this.recording !== undefined && ok) this.finishRecording(this.recording);
     this.recording = undefined;
+    // Only jobs for the worker: nothing lands on the device between calls.
+    if (ok && !this.thread.canBlock && this.config.useStream && this.order !== undefined) {
+      try {
+        this.prefetchFrom(-1, 'worker');
+      } catch {
+        // No room now (the device budget): the group is onloaded when it runs, and the budget is checked then.
+      }
+    }
   }
 
   enter(group: ModuleGroup, module: Module): void {
@@ -74,26 +91,43 @@ export class GroupRuntime {
     const start = now();
     const what = `group "${group.id}" (module ${module.path === '' ? module.constructor.name : `"${module.path}"`})`;
     memory.assertDeviceBudget(group.bytes, what, this.advice());
+    // `late`: the group was staged, but its transfer was not done and this thread may not block for it (a page's
+    // main thread): it was onloaded synchronously instead, and the transfer's result is dropped.
+    let late = false;
     if (group.state === 'staging') {
       const waited = this.store.complete(group);
-      if (waited > 0) emit('wait', { path: group.id, bytes: group.bytes, ms: waited });
+      if (waited === 'late') {
+        late = true;
+        group.prefetched = false;
+      } else if (waited > 0) emit('wait', { path: group.id, bytes: group.bytes, ms: waited });
     } else {
       this.store.onload(group);
       group.prefetched = false;
     }
-    emit('onload', { path: group.id, bytes: group.bytes, ms: now() - start, prefetched: group.prefetched });
+    emit('onload', { path: group.id, bytes: group.bytes, ms: now() - start, prefetched: group.prefetched, ...(late ? { late: true } : {}) });
   }
 
   private prefetchAfter(group: ModuleGroup): void {
+    if (group.position !== undefined) this.prefetchFrom(group.position, this.thread.shared ? undefined : 'device');
+  }
+
+  /**
+   * Stages the `prefetchDepth` groups after `position` in the recorded order; `only` limits it to the transfers that
+   * go to the worker or to the uploads made now (GroupStore.stage). Between calls (`only: 'worker'`, from -1): the
+   * first `prefetchDepth` groups whose transfer goes to the worker, wherever they are in the order.
+   */
+  private prefetchFrom(position: number, only?: 'worker' | 'device'): void {
     const order = this.order!;
-    if (group.position === undefined) return;
-    for (let k = 1; k <= this.config.prefetchDepth; k++) {
-      const next = order[group.position + k];
+    const depth = this.config.prefetchDepth;
+    let staged = 0;
+    for (let k = 1; k <= (only === 'worker' ? order.length : depth) && staged < depth; k++) {
+      const next = order[position + k];
       if (next === undefined) break;
       if (next.state !== 'offloaded') continue;
       const start = now();
-      const result = this.store.stage(next, () => memory.assertDeviceBudget(next.bytes, `group "${next.id}" (prefetch)`, this.advice()));
+      const result = this.store.stage(next, () => memory.assertDeviceBudget(next.bytes, `group "${next.id}" (prefetch)`, this.advice()), only);
       if (result === 'skipped') continue;
+      staged++;
       next.prefetched = true;
       const ms = now() - start;
       emit('prefetch', { path: next.id, bytes: next.bytes, ms, staged: result === 'staging' });

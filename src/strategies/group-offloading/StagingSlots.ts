@@ -1,6 +1,9 @@
-import { acquireTransferWorker, type TransferLease } from '../../runtime/transfer/TransferWorker.js';
-import { TransferControl } from '../../runtime/transfer/protocol.js';
+import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
+import { MessageControl, settle } from '../../runtime/transfer/MessageControl.js';
+import { TransferControl, type JobControl } from '../../runtime/transfer/protocol.js';
 import { StagingPool, type StagingSlot } from '../../runtime/transfer/StagingPool.js';
+import { transferThread } from '../../runtime/transfer/threads.js';
+import { acquireTransferWorker, type DecodeItem, type DequantizeItem, type ReadJob, type TransferLease } from '../../runtime/transfer/TransferWorker.js';
 import type { DecodeTarget } from './decodeStaging.js';
 import type { ModuleGroup } from './ModuleGroup.js';
 import type { GroupOffloadingConfig } from './options.js';
@@ -8,7 +11,7 @@ import type { GroupOffloadingConfig } from './options.js';
 /** A group's transfer on the worker: its slot, the control block the worker reports to, the weights it decodes. */
 export interface StagedGroup {
   readonly slot: StagingSlot;
-  readonly control: TransferControl;
+  readonly control: JobControl;
   /** Cast weights (layerwise casting) whose codes the worker decodes into float32 regions of the slot. */
   readonly targets: readonly DecodeTarget[];
 }
@@ -21,8 +24,16 @@ export interface StagedGroup {
  */
 export class StagingSlots {
   readonly lease: TransferLease = acquireTransferWorker();
+  /** Shared memory or transfers, blocking or not: read once, at apply (threads.ts). */
+  readonly thread = transferThread();
   private readonly pool: StagingPool;
-  private readonly controls = new Map<StagingSlot, TransferControl>();
+  private readonly controls = new Map<StagingSlot, TransferControl | MessageControl>();
+  /**
+   * Slots whose transfer was not done when its group was needed, on a thread that may not wait: the group was
+   * onloaded without it. The worker may still be writing into the slot (shared memory) or hold it (transfer), so
+   * a slot stays here, out of the pool, until its job is done: a late result never lands in memory in use.
+   */
+  private readonly late = new Set<StagedGroup>();
   private readonly held = new Map<ModuleGroup, StagingSlot>();
   /** Transfers posted and not yet used or dropped, by group. */
   private readonly staged = new Map<ModuleGroup, StagedGroup>();
@@ -32,16 +43,47 @@ export class StagingSlots {
     slotBytes: number,
     private readonly config: Pick<GroupOffloadingConfig, 'prefetchDepth' | 'lowCpuMemUsage'>,
   ) {
-    this.pool = new StagingPool(slotBytes, config.prefetchDepth + 1, !config.lowCpuMemUsage);
+    this.pool = new StagingPool(slotBytes, config.prefetchDepth + 1, !config.lowCpuMemUsage, this.thread.shared);
   }
 
   /** A free slot of at least `bytes` with its control block, or undefined when none is free (or after close). */
-  acquire(bytes: number): { slot: StagingSlot; control: TransferControl } | undefined {
+  acquire(bytes: number): { slot: StagingSlot; control: JobControl } | undefined {
+    this.reclaimLate();
     const slot = this.pool.acquire(bytes);
     if (slot === undefined) return undefined;
     let control = this.controls.get(slot);
-    if (control === undefined) this.controls.set(slot, (control = new TransferControl()));
+    if (control === undefined) {
+      control = this.thread.shared ? new TransferControl() : new MessageControl((buffer) => (slot.buffer = buffer));
+      this.controls.set(slot, control);
+    }
     return { slot, control };
+  }
+
+  /** Posts the decoding of codes already in `slot`: in shared memory, or by transfer where there is none. */
+  decode(slot: StagingSlot, control: JobControl, items: DecodeItem[], dequantize: DequantizeItem[]): void {
+    if (control instanceof MessageControl) {
+      if (!(slot.buffer instanceof ArrayBuffer)) throw notShared('a transfer of shared memory');
+      this.lease.decodeTransfer({ buffer: slot.buffer, items, dequantize }, control);
+    } else if (control instanceof TransferControl) {
+      this.lease.decode({ buffer: sharedOf(slot), items, dequantize }, control);
+    }
+  }
+
+  /** Posts a read into `slot` (the disk tier: shared memory only, as files exist only where it does). */
+  read(job: Omit<ReadJob, 'buffer'>, slot: StagingSlot, control: JobControl): void {
+    if (!(control instanceof TransferControl)) throw notShared('a read from disk');
+    this.lease.read({ ...job, buffer: sharedOf(slot) }, control);
+  }
+
+  /**
+   * The staged transfer's outcome now that its group is needed: the ms spent blocked (0 when it was done), or
+   * 'late' when it is not done and this thread may not block (the slot is then set aside until the worker is done
+   * with it, and the caller onloads the group without it). Throws the job's failure.
+   */
+  settle(staged: StagedGroup, what: string): number | 'late' {
+    const outcome = settle(staged.control, what);
+    if (outcome === 'late') this.late.add(staged);
+    return outcome;
   }
 
   /** Back to the pool; a slot the pool drops (lowCpuMemUsage, or after close) is dropped by the worker too. */
@@ -75,6 +117,10 @@ export class StagingSlots {
   cancel(group: ModuleGroup, what: string): void {
     const staged = this.take(group);
     if (staged === undefined) return;
+    if (!staged.control.done && !staged.control.canWait) {
+      this.late.add(staged);
+      return;
+    }
     try {
       staged.control.wait(what);
     } catch {
@@ -111,13 +157,38 @@ export class StagingSlots {
     const held = new Set(this.held.values());
     for (const slot of [...this.controls.keys()]) if (!held.has(slot)) this.forget(slot);
     this.pool.close();
+    // Late slots are dropped, never reused (the pool is closed): the worker may finish with them after this.
+    for (const staged of this.late) this.pool.release(staged.slot);
+    this.late.clear();
     this.lease.release();
+  }
+
+  /** Slots whose late job is done go back to the pool. */
+  private reclaimLate(): void {
+    for (const staged of this.late) {
+      if (!staged.control.done) continue;
+      this.late.delete(staged);
+      this.release(staged.slot);
+    }
   }
 
   private forget(slot: StagingSlot): void {
     const control = this.controls.get(slot);
     this.controls.delete(slot);
-    this.lease.forget(slot.buffer);
-    if (control !== undefined) this.lease.forget(control.buffer);
+    // Only shared memory is registered with the worker; transferred buffers are never kept there.
+    if (control instanceof TransferControl) {
+      this.lease.forget(sharedOf(slot));
+      this.lease.forget(control.buffer);
+    }
   }
+}
+
+function notShared(what: string): MemhooksError {
+  return new MemhooksError(ERROR_CODES.TRANSFER_FAILED, `The transfer worker cannot do ${what} without SharedArrayBuffer; this thread has none (a page that is not cross-origin isolated).`);
+}
+
+/** The slot's shared memory (a slot of a pool made with shared memory). */
+function sharedOf(slot: StagingSlot): SharedArrayBuffer {
+  if (slot.buffer instanceof ArrayBuffer) throw notShared('a job in shared memory');
+  return slot.buffer;
 }

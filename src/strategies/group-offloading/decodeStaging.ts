@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Parameter } from '../../models/Parameter.js';
 import { emit } from '../../runtime/events.js';
 import { memory } from '../../runtime/memory.js';
-import type { DecodeItem } from '../../runtime/transfer/TransferWorker.js';
+import type { DecodeItem, DequantizeItem } from '../../runtime/transfer/TransferWorker.js';
 import type { ModuleGroup } from './ModuleGroup.js';
 
 /**
@@ -11,13 +11,21 @@ import type { ModuleGroup } from './ModuleGroup.js';
  * values to the parameters (Parameter.attachDecoded), so the casting hook has nothing left to decode on the
  * main thread. The decoded tensors stay attached until the group is offloaded (Parameter.toHost / toDisk
  * detach them): they are released exactly once, by the offload, whatever ends the group's stay.
+ *
+ * Weights holding shipped codes on the host (wrapGraphModel's hostWeights: 'shipped') travel the same way: the
+ * worker dequantizes their codes into the slot, and the onload uploads those float32 values as the weights'
+ * device tensors (Parameter.shippedToDevice), keeping the codes as their host copy.
  */
 
-/** Where one cast weight's codes are and where its float32 values go, as byte offsets into a staging slot. */
+/**
+ * Where one weight's codes are and where its float32 values go, as byte offsets into a staging slot: a cast
+ * weight's low-precision codes, or (`shipped`) a float32 weight's shipped codes.
+ */
 export interface DecodeTarget {
   readonly param: Parameter;
   readonly codesAt: number;
   readonly outAt: number;
+  readonly shipped?: boolean;
 }
 
 const align16 = (n: number): number => Math.ceil(n / 16) * 16;
@@ -37,25 +45,73 @@ export function decodeLayout(params: readonly Parameter[], codesAt: (p: Paramete
   return { targets, end };
 }
 
-/** Host tier: the codes packed first (each word-aligned region 16-aligned), then the float32 regions. */
+/**
+ * Host tier: the codes packed first (each region 16-aligned), then the float32 regions: cast weights' codes,
+ * and the shipped codes the weights hold now (a weight assigned later has none and is uploaded as usual).
+ */
 export function hostDecodeLayout(params: readonly Parameter[]): { targets: DecodeTarget[]; end: number } {
   const codes = new Map<Parameter, number>();
   let at = 0;
   for (const p of params) {
-    if (!p.isLowPrecision) continue;
+    const bytes = p.isLowPrecision ? p.byteLength : p.shippedCodes()?.byteLength;
+    if (bytes === undefined) continue;
     codes.set(p, at);
-    at += align16(p.byteLength);
+    at += align16(bytes);
   }
-  return decodeLayout(params, (p) => codes.get(p)!, at);
+  const cast = decodeLayout(params, (p) => codes.get(p)!, at);
+  const targets = [...cast.targets];
+  let end = cast.end;
+  for (const p of params) {
+    if (p.isLowPrecision || !codes.has(p)) continue;
+    targets.push({ param: p, codesAt: codes.get(p)!, outAt: end, shipped: true });
+    end += align16(p.size * 4);
+  }
+  return { targets, end };
 }
 
+/** The cast weights' items (the shipped ones are dequantizeItems'). */
 export function decodeItems(targets: readonly DecodeTarget[]): DecodeItem[] {
-  return targets.map((t) => [t.param.storageDtype, t.codesAt, t.param.size, t.outAt]);
+  return targets.filter((t) => t.shipped !== true).map((t) => [t.param.storageDtype, t.codesAt, t.param.size, t.outAt]);
 }
 
-/** The float32 bytes the decoded values take on the device. */
+/** The shipped targets whose weights hold their codes on the host now, and their items for the worker. */
+export function dequantizeItems(targets: readonly DecodeTarget[]): { staged: DecodeTarget[]; items: DequantizeItem[] } {
+  const staged: DecodeTarget[] = [];
+  const items: DequantizeItem[] = [];
+  for (const t of targets) {
+    const codes = t.shipped === true && t.param.tier === 'host' ? t.param.shippedCodes() : undefined;
+    if (codes === undefined) continue;
+    staged.push(t);
+    items.push([codes.dtype, t.codesAt, codes.length, t.outAt, codes.min, codes.scale]);
+  }
+  return { staged, items };
+}
+
+/** Copies each staged shipped target's codes into its region of `buffer`. */
+export function copyShippedCodes(buffer: ArrayBufferLike, staged: readonly DecodeTarget[]): void {
+  for (const t of staged) {
+    const { codes } = t.param.shippedCodes()!;
+    new Uint8Array(buffer, t.codesAt, codes.byteLength).set(new Uint8Array(codes.buffer, codes.byteOffset, codes.byteLength));
+  }
+}
+
+/**
+ * Uploads each staged shipped target's float32 values (in `buffer`, written by the worker) as its weight's device
+ * tensor, the codes kept as its host copy. Returns whether the backend adopted `buffer` itself (cpu does): the
+ * slot must then be held until the group is offloaded.
+ */
+export function uploadShippedFrom(buffer: ArrayBufferLike, staged: readonly DecodeTarget[]): boolean {
+  let adopted = false;
+  for (const t of staged) {
+    t.param.shippedToDevice(new Float32Array(buffer, t.outAt, t.param.size));
+    adopted ||= adopts(t.param.storedTensor()!, buffer);
+  }
+  return adopted;
+}
+
+/** The float32 bytes the decoded values of cast weights add on the device (shipped weights' are their own bytes). */
 export function decodedBytes(targets: readonly DecodeTarget[]): number {
-  return targets.reduce((n, t) => n + t.param.size * 4, 0);
+  return targets.reduce((n, t) => n + (t.shipped === true ? 0 : t.param.size * 4), 0);
 }
 
 /**
@@ -76,20 +132,21 @@ export function assertRoomForDecoded(group: ModuleGroup, targets: readonly Decod
  * `buffer` itself as a tensor's storage (cpu does, without copying): the slot must then be held until the
  * group is offloaded, not reused.
  */
-export function attachDecodedFrom(group: ModuleGroup, buffer: SharedArrayBuffer, targets: readonly DecodeTarget[], waitedMs: number): boolean {
+export function attachDecodedFrom(group: ModuleGroup, buffer: ArrayBufferLike, targets: readonly DecodeTarget[], waitedMs: number): boolean {
   const start = performance.now();
   let adopted = false;
-  for (const t of targets) {
+  const cast = targets.filter((t) => t.shipped !== true);
+  for (const t of cast) {
     const tensor = tf.tensor(new Float32Array(buffer, t.outAt, t.param.size), t.param.shape as number[], 'float32');
     t.param.attachDecoded(tensor);
     adopted ||= adopts(tensor, buffer);
   }
-  if (targets.length > 0) {
+  if (cast.length > 0) {
     emit('cast', {
       path: group.id,
-      bytes: decodedBytes(targets),
+      bytes: decodedBytes(cast),
       ms: performance.now() - start,
-      storageDtype: targets[0]!.param.storageDtype,
+      storageDtype: cast[0]!.param.storageDtype,
       site: 'worker',
       waitedMs,
     });
@@ -98,7 +155,7 @@ export function attachDecodedFrom(group: ModuleGroup, buffer: SharedArrayBuffer,
 }
 
 /** Whether the backend keeps `buffer` itself as the tensor's storage (cpu adopts typed arrays). */
-export function adopts(t: tf.Tensor, buffer: SharedArrayBuffer): boolean {
+export function adopts(t: tf.Tensor, buffer: ArrayBufferLike): boolean {
   const data = (tf.backend() as unknown as { data?: { get(id: object): { values?: ArrayBufferView } | undefined } }).data;
   return data?.get(t.dataId)?.values?.buffer === buffer;
 }

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { assertRoomForDecoded, attachDecodedFrom, decodeItems, hostDecodeLayout, type DecodeTarget } from './decodeStaging.js';
+import { assertRoomForDecoded, attachDecodedFrom, copyShippedCodes, decodeItems, dequantizeItems, hostDecodeLayout, uploadShippedFrom, type DecodeTarget } from './decodeStaging.js';
 import type { DiskHomes } from './homes.js';
 import type { ModuleGroup } from './ModuleGroup.js';
 import type { GroupOffloadingConfig } from './options.js';
@@ -32,11 +32,17 @@ export interface GroupStore {
    * Starts moving the group ahead of its use: 'device' when the bytes are now on the device (the host tier
    * uploads right away), 'staging' when the transfer worker is reading them (complete() finishes), 'skipped'
    * when nothing would overlap or no staging memory is free (the group is then onloaded when it runs).
-   * `assertRoom` throws when putting the group on the device now would pass the device budget.
+   * `assertRoom` throws when putting the group on the device now would pass the device budget. `only: 'worker'`
+   * stages a group only if its transfer goes to the worker (nothing lands on the device now); `only: 'device'` only
+   * if it is uploaded now (no job for the worker).
    */
-  stage(group: ModuleGroup, assertRoom: () => void): 'device' | 'staging' | 'skipped';
-  /** Finishes a staged transfer: waits only if the worker is not done, uploads. Returns the ms spent waiting. */
-  complete(group: ModuleGroup): number;
+  stage(group: ModuleGroup, assertRoom: () => void, only?: 'worker' | 'device'): 'device' | 'staging' | 'skipped';
+  /**
+   * Finishes a staged transfer: waits only if the worker is not done, uploads. Returns the ms spent waiting, or
+   * 'late' when the worker is not done and this thread may not block (a page's main thread, or no shared memory):
+   * the group was then onloaded synchronously without the transfer (transfer/threads.ts).
+   */
+  complete(group: ModuleGroup): number | 'late';
   /** Drops a staged transfer that was not used (the forward ended or failed first). */
   cancel(group: ModuleGroup): void;
   /** At remove(): the group's weights go back to the device for good, with no copy kept elsewhere. */
@@ -47,12 +53,14 @@ export interface GroupStore {
 
 /**
  * Host tier: every weight keeps its host copy, so offloading is a dispose and onloading an upload. A group
- * holding layerwise-cast weights is staged when useStream is on, on every backend: the transfer worker
- * decodes its codes into float32 in a staging slot while the previous group computes (decodeStaging.ts).
+ * holding layerwise-cast weights, or weights holding shipped codes (wrapGraphModel's hostWeights: 'shipped'), is
+ * staged when useStream is on, on every backend: the transfer worker decodes its codes into float32 in a staging
+ * slot while the previous group computes (decodeStaging.ts). Without useStream, toDevice decodes shipped codes
+ * on the main thread.
  */
 export class HostStore implements GroupStore {
   readonly tier = 'host' as const;
-  /** Groups with low-precision weights, and where their codes and float32 values go in a slot. */
+  /** Groups with low-precision or shipped-code weights, and where their codes and float32 values go in a slot. */
   private readonly layouts = new Map<ModuleGroup, { targets: DecodeTarget[]; end: number }>();
   /** With useStream and cast weights: staging memory and the transfer worker, which decodes ahead of use. */
   private slots: StagingSlots | undefined;
@@ -64,7 +72,7 @@ export class HostStore implements GroupStore {
     private readonly groups: readonly ModuleGroup[] = [],
   ) {}
 
-  /** With useStream and cast weights: staging slots for their decoding and a lease on the transfer worker. */
+  /** With useStream and cast or shipped-code weights: staging slots for their decoding and a lease on the transfer worker. */
   prepare(): void {
     if (this.config?.useStream !== true) return;
     for (const g of this.groups) {
@@ -92,9 +100,10 @@ export class HostStore implements GroupStore {
     group.state = 'offloaded';
   }
 
-  stage(group: ModuleGroup, assertRoom: () => void): 'device' | 'staging' | 'skipped' {
+  stage(group: ModuleGroup, assertRoom: () => void, only?: 'worker' | 'device'): 'device' | 'staging' | 'skipped' {
     const layout = this.layouts.get(group);
-    if (layout !== undefined) return this.stageDecode(group, layout, assertRoom);
+    if (layout !== undefined) return only === 'device' ? 'skipped' : this.stageDecode(group, layout, assertRoom);
+    if (only === 'worker') return 'skipped';
     // Nothing to prepare off-thread for float32 host bytes: the upload itself is the transfer. Issuing it
     // early is what a copy stream does where the copy overlaps the running kernels (EARLY_UPLOAD_BACKENDS).
     if (!EARLY_UPLOAD_BACKENDS.has(tf.getBackend())) return 'skipped';
@@ -103,21 +112,29 @@ export class HostStore implements GroupStore {
     return 'device';
   }
 
-  complete(group: ModuleGroup): number {
+  complete(group: ModuleGroup): number | 'late' {
     const flight = this.slots?.take(group);
     if (flight === undefined) return 0;
-    let waited: number;
+    let waited: number | 'late';
     try {
-      waited = flight.control.wait(`decoding group "${group.id}"`);
-      assertRoomForDecoded(group, flight.targets, 'onload');
+      waited = this.slots!.settle(flight, `decoding group "${group.id}"`);
+      if (waited !== 'late') assertRoomForDecoded(group, flight.targets, 'onload');
     } catch (error) {
       this.slots!.release(flight.slot);
       group.state = 'offloaded';
       throw error;
     }
+    // Not decoded yet, and this thread may not wait: onload the codes now (the casting hook decodes them here, and
+    // shipped codes are dequantized by the upload), as without a stream; the slot stays set aside (StagingSlots).
+    if (waited === 'late') {
+      this.onload(group);
+      return 'late';
+    }
+    // Shipped-code weights get the values the worker decoded; the others (and those) are then onloaded as usual.
+    const shippedAdopted = uploadShippedFrom(flight.slot.buffer, flight.targets.filter((t) => t.shipped === true));
     this.onload(group);
     // Uploads copy the values on most backends (the slot is free again); cpu adopts them (held to offload).
-    if (attachDecodedFrom(group, flight.slot.buffer, flight.targets, waited)) this.slots!.hold(group, flight.slot);
+    if (attachDecodedFrom(group, flight.slot.buffer, flight.targets, waited) || shippedAdopted) this.slots!.hold(group, flight.slot);
     else this.slots!.release(flight.slot);
     return waited;
   }
@@ -152,12 +169,16 @@ export class HostStore implements GroupStore {
     const free = this.slots?.acquire(layout.end);
     if (free === undefined) return 'skipped';
     const { slot, control } = free;
-    for (const t of layout.targets) {
+    const cast = layout.targets.filter((t) => t.shipped !== true);
+    for (const t of cast) {
       const words = t.param.hostData();
       new Int32Array(slot.buffer, t.codesAt, words.length).set(words as Int32Array);
     }
-    this.slots!.lease.decode({ buffer: slot.buffer, items: decodeItems(layout.targets) }, control);
-    this.slots!.stage(group, { slot, control, targets: layout.targets });
+    // Weights assigned since apply hold float32 values, no codes: they are uploaded as usual at onload.
+    const shipped = dequantizeItems(layout.targets);
+    copyShippedCodes(slot.buffer, shipped.staged);
+    this.slots!.decode(slot, control, decodeItems(cast), shipped.items);
+    this.slots!.stage(group, { slot, control, targets: [...cast, ...shipped.staged] });
     group.state = 'staging';
     return 'staging';
   }

@@ -18,6 +18,8 @@ import { selectLeaves } from './selection.js';
  */
 @strategy(LAYERWISE_CASTING)
 export class LayerwiseCastingStrategy extends Strategy<LayerwiseCastingOptions | undefined> {
+  // Its promise is fewer device bytes too: the float32 values decoded for each forward must leave the GPU after it.
+  override readonly freesDeviceMemory = true;
   override validate(module: Module, options: LayerwiseCastingOptions | undefined): void {
     resolveConfig(options);
     const offloading = offloadingAround(module);

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { int32IsExact } from '../../runtime/int32Math.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { isLowPrecisionDtype, LOW_PRECISION_DTYPES, type LowPrecisionDtype } from '../../dtypes/index.js';
 import { Module } from '../../models/Module.js';
@@ -109,6 +110,13 @@ function checkBoolean(value: unknown, name: string): boolean {
 
 function resolveSite(site: unknown): 'host' | 'device' {
   if (site === undefined || site === 'auto') return defaultDecodeSite(tf.getBackend());
+  if (site === 'device' && !int32IsExact()) {
+    throw new InvalidArgumentError(
+      `applyLayerwiseCasting: decodeSite 'device' cannot be exact on the "${tf.getBackend()}" backend: it computes int32 ` +
+        `through float32, which rounds the packed codes (exact only below 2^24). Leave decodeSite out (or 'host'): the ` +
+        `codes are decoded from the host's copy and only float32 values are uploaded.`,
+    );
+  }
   if (site === 'host' || site === 'device') return site;
   throw new InvalidArgumentError(`applyLayerwiseCasting: decodeSite must be one of ${DECODE_SITES.join(', ')}, got ${show(site)}.`);
 }
@@ -116,9 +124,10 @@ function resolveSite(site: unknown): 'host' | 'device' {
 /**
  * The decode site per backend. Measured (bench/results/casting.md): on cpu and wasm decoding in JS and
  * uploading float32 is about 50× faster than decoding with tfjs ops, so 'host'. 'tensorflow' (tfjs-node)
- * keeps tensors in CPU memory too: 'host'. GPU backends ('webgl', 'webgpu') are not measurable here; there
- * an upload of a quarter of the bytes plus a gather on the GPU is expected to win, so 'device'.
+ * keeps tensors in CPU memory too: 'host'. On 'webgl' and 'webgpu' the device's int32 arithmetic goes through
+ * float32 (runtime/int32Math.ts), so a decode there would round the codes: 'host' too. 'device' stays for
+ * backends with exact int32 where uploading a quarter of the bytes and gathering there may win.
  */
-export function defaultDecodeSite(backend: string): 'host' | 'device' {
-  return backend === 'webgl' || backend === 'webgpu' ? 'device' : 'host';
+export function defaultDecodeSite(_backend: string): 'host' | 'device' {
+  return 'host';
 }

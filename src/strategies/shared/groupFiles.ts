@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { createHash } from '../../base/platform/system.js';
+import * as fs from '../../base/platform/fs.js';
+import { join } from '../../base/platform/path.js';
 import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { writeFileAtomicSync } from '../../io/atomicWrite.js';
 import { SafetensorsFile } from '../../io/safetensors/index.js';

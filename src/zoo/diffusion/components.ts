@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join } from '../../base/platform/path.js';
 import { InvalidArgumentError } from '../../base/errors.js';
 import { memory } from '../../runtime/memory.js';
 import { withParameterInit } from '../../models/initContext.js';

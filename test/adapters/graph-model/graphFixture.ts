@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { loadGraphModel, type GraphModel } from '@tensorflow/tfjs-converter';
+import { afterEach } from 'vitest';
+import { unwrapGraphModel } from '../../../src/index.js';
 
 /**
  * A small real GraphModel, written as a converter model.json by hand and loaded by tfjs-converter itself
@@ -147,4 +149,22 @@ export function loadSplitGraphModel(oneReader: boolean): Promise<GraphModel> {
 /** A deterministic input batch for the fixture. */
 export function fixtureInput(batch = 2, seed = 99): tf.Tensor4D {
   return tf.tensor4d(values(batch * 8 * 8 * 3, seed), [batch, 8, 8, 3]);
+}
+
+/**
+ * Models a suite loads, unwrapped and disposed after each test: `track(await loadX())` returns the model and
+ * registers it. Call it inside a describe block (it registers the afterEach there).
+ */
+export function trackGraphModels(): <M extends GraphModel>(model: M) => M {
+  const models: GraphModel[] = [];
+  afterEach(() => {
+    for (const m of models.splice(0)) {
+      unwrapGraphModel(m);
+      m.dispose();
+    }
+  });
+  return (model) => {
+    models.push(model);
+    return model;
+  };
 }

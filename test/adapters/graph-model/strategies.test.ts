@@ -3,14 +3,13 @@ import type { GraphModel } from '@tensorflow/tfjs-converter';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   applyGroupOffloading,
   applyLayerwiseCasting,
   applySequentialOffload,
   dispatchModel,
   memory,
-  unwrapGraphModel,
   wrapGraphModel,
   type GroupOffloadingOptions,
   type Module,
@@ -19,7 +18,7 @@ import {
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
 import { expectNoLeaks } from '../../helpers/leaks.js';
 import { sameBits } from '../../wrap/fixtures.js';
-import { fixtureInput, loadFixtureGraphModel } from './graphFixture.js';
+import { fixtureInput, loadFixtureGraphModel, trackGraphModels } from './graphFixture.js';
 
 const GROUP_CONFIGS: Array<[string, GroupOffloadingOptions, boolean]> = [
   ['block level', { offloadType: 'block_level', numBlocksPerGroup: 1 }, false],
@@ -38,18 +37,8 @@ describe.each(BACKENDS)('strategies through a wrapped GraphModel on %s', (backen
   beforeAll(() => useBackend(backend));
   const scratch = mkdtempSync(join(os.tmpdir(), 'memhooks-graph-strategies-'));
   afterAll(() => rmSync(scratch, { recursive: true, force: true }));
-  const models: GraphModel[] = [];
-  const load = async () => {
-    const m = await loadFixtureGraphModel();
-    models.push(m);
-    return m;
-  };
-  afterEach(() => {
-    for (const m of models.splice(0)) {
-      unwrapGraphModel(m);
-      m.dispose();
-    }
-  });
+  const track = trackGraphModels();
+  const load = async () => track(await loadFixtureGraphModel());
 
   /** Runs execute and executeAsync twice each (the first call records the order, the next prefetch along it). */
   async function expectSameOutputs(model: GraphModel, x: tf.Tensor, reference: Float32Array, label: string, exact = true): Promise<void> {

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { GraphModel } from '@tensorflow/tfjs-converter';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   applyGroupOffloading,
   getWrappedGraphModule,
@@ -18,7 +17,7 @@ import {
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
 import { expectNoLeaks } from '../../helpers/leaks.js';
 import { buildNestedModel, expectBitwiseEqual } from '../../wrap/fixtures.js';
-import { FIXTURE_WEIGHTS, fixtureInput, loadFixtureGraphModel, loadSplitGraphModel } from './graphFixture.js';
+import { FIXTURE_WEIGHTS, fixtureInput, loadFixtureGraphModel, loadSplitGraphModel, trackGraphModels } from './graphFixture.js';
 
 class LogHook extends ModelHook {
   constructor(private readonly label: string, private readonly log: string[]) {
@@ -43,18 +42,8 @@ function hookEverything(root: Module, log: string[] = []): void {
 
 describe.each(BACKENDS)('wrapGraphModel on %s', (backend) => {
   beforeAll(() => useBackend(backend));
-  const models: GraphModel[] = [];
-  const load = async () => {
-    const m = await loadFixtureGraphModel();
-    models.push(m);
-    return m;
-  };
-  afterEach(() => {
-    for (const m of models.splice(0)) {
-      unwrapGraphModel(m);
-      m.dispose();
-    }
-  });
+  const track = trackGraphModels();
+  const load = async () => track(await loadFixtureGraphModel());
 
   it('mirrors the name scopes as modules, every float weight a Parameter holding the executor tensor', async () => {
     const model = await load();
@@ -186,8 +175,7 @@ describe.each(BACKENDS)('wrapGraphModel on %s', (backend) => {
   });
 
   it('feeds two outputs of one op of another scope to two ops of a scope (cut into two runs), bitwise', async () => {
-    const model = await loadSplitGraphModel(false);
-    models.push(model);
+    const model = track(await loadSplitGraphModel(false));
     const x = tf.tensor2d([[1, 2, 3, 4], [-1, 0.5, 2, 0]]);
     const ref = model.execute(x) as tf.Tensor;
     const root = wrapGraphModel(model);
@@ -200,8 +188,7 @@ describe.each(BACKENDS)('wrapGraphModel on %s', (backend) => {
   });
 
   it('refuses, naming it, an op that reads two outputs of another scope\'s op while hooked; runs it unhooked', async () => {
-    const model = await loadSplitGraphModel(true);
-    models.push(model);
+    const model = track(await loadSplitGraphModel(true));
     const x = tf.tensor2d([[1, 2, 3, 4]]);
     const ref = model.execute(x) as tf.Tensor;
     const root = wrapGraphModel(model);

@@ -2,15 +2,12 @@ import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { computeModuleSizes, defaultMaxMemory, getBalancedMemory, inferAutoDeviceMap, memory } from '../../../src/index.js';
 import { DEFAULT_WASM_DEVICE_BUDGET } from '../../../src/runtime/budget.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
+import { useNodePlatformWith } from '../../helpers/platform.js';
 import { Chain } from './models.js';
 
 // The host's free memory is whatever this test says, so that the defaults can be checked exactly.
 const host = vi.hoisted(() => ({ free: 0 }));
-vi.mock('node:os', async (importOriginal) => {
-  const real = await importOriginal<typeof import('node:os')>();
-  const freemem = () => host.free;
-  return { ...real, freemem, default: { ...real, freemem } };
-});
+useNodePlatformWith({ freeMemory: () => host.free });
 
 beforeAll(async () => {
   await useBackend('wasm');

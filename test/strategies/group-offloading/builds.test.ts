@@ -37,9 +37,10 @@ const SCRIPT = (load: string) => `
   // The handle is not removed on purpose: the worker is unref'd, so the process must still exit by itself.
 })().catch((e) => { console.error(e); process.exit(1); });`;
 
+// The Node entries (package.json's import/require conditions): they register the Node platform that files need.
 describe.each([
-  ['CommonJS', `require(${JSON.stringify(join(dist, 'cjs', 'src', 'index.js'))})`],
-  ['ESM', `await import(${JSON.stringify(pathToFileURL(join(dist, 'esm', 'src', 'index.js')).href)})`],
+  ['CommonJS', `require(${JSON.stringify(join(dist, 'cjs', 'src', 'node.js'))})`],
+  ['ESM', `await import(${JSON.stringify(pathToFileURL(join(dist, 'esm', 'src', 'node.js')).href)})`],
 ])('group offloading from the %s build', (_label, load) => {
   it('stages groups on the transfer worker and lets the process exit with a handle still applied', () => {
     expect(existsSync(join(dist, 'cjs', 'src', 'strategies', 'group-offloading', 'index.js'))).toBe(true);

@@ -60,6 +60,7 @@ describe.each(BACKENDS)('decode sites on %s', (backend) => {
 
   it("picks the host site on this backend (measured faster: bench/results/casting.md)", () => {
     expect(defaultDecodeSite(backend)).toBe('host');
-    expect(defaultDecodeSite('webgl')).toBe('device');
+    expect(defaultDecodeSite('webgl')).toBe('host');
+    expect(defaultDecodeSite('webgpu')).toBe('host');
   });
 });

@@ -16,7 +16,7 @@ import {
   type TransferEvent,
 } from '../../../src/index.js';
 import { acquireTransferWorker, TransferControl, transferWorkerStatus } from '../../../src/runtime/transfer/index.js';
-import { WORKER_SOURCE } from '../../../src/runtime/transfer/workerSource.js';
+import { transferWorkerSource } from '../../../src/runtime/transfer/workerSource.js';
 import { BACKENDS, useBackend } from '../../helpers/backends.js';
 import { bitsOf, CAST_BY_DEFAULT, Caster, copyWeights, ids } from './models.js';
 
@@ -206,7 +206,7 @@ describe.each(BACKENDS)('layerwise casting + group offloading: prefetch decodes 
     const { model, x, cast, expected, offload } = castThenStream();
     const tensors = tf.memory().numTensors;
     // Swap in a real worker whose decoder throws (the store cannot tell it from the usual one).
-    const faulty = new Worker(WORKER_SOURCE.replace('function decode(job) {', "function decode(job) { throw new Error('injected decode failure');"), { eval: true });
+    const faulty = new Worker(transferWorkerSource().replace('function decode(job, buffer) {', "function decode(job, buffer) { throw new Error('injected decode failure');"), { eval: true });
     const previous = shared!.worker;
     shared!.worker = faulty;
     shared!.ids = new WeakMap();

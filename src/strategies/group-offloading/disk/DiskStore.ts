@@ -1,5 +1,5 @@
-import * as fs from 'node:fs';
-import { join } from 'node:path';
+import * as fs from '../../../base/platform/fs.js';
+import { join } from '../../../base/platform/path.js';
 import { ERROR_CODES } from '../../../base/errors.js';
 import { diskWriteFailure } from '../../../base/actionable.js';
 import type { HostArray } from '../../../models/dtypes.js';
@@ -135,7 +135,7 @@ export class DiskStore implements GroupStore {
     const ranges = file.record.tensors.flatMap((t, i) => [file.offsets[i]!, t.byteLength, at[i]!]);
     const identity = { size: file.size, mtimeMs: file.mtimeMs, ino: file.ino, ctimeMs: file.ctimeMs };
     const decode = targets.length > 0 ? decodeItems(targets) : undefined;
-    this.slots!.lease.read({ path: file.path, ...identity, ranges, buffer: slot.buffer, hash: false, decode }, control);
+    this.slots!.read({ path: file.path, ...identity, ranges, hash: false, decode }, slot, control);
     this.slots!.stage(group, { slot, control, targets });
     group.state = 'staging';
     return 'staging';
