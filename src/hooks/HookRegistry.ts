@@ -222,13 +222,7 @@ export class HookRegistry implements DisposableRegistry {
 function dispatch(module: Module, chain: readonly Entry[], i: number, args: unknown[], original: Forward): unknown {
   if (i < 0) return original.apply(module, args);
   const e = chain[i]!;
-  let inner = args;
-  if (e.pre) {
-    inner = e.hook.preForward(module, args);
-    if (!Array.isArray(inner)) {
-      throw new MemhooksError(ERROR_CODES.INVALID_HOOK, `preForward of hook "${e.name}" on module ${describeModule(module)} returned ${typeof inner}; it must return the argument array.`);
-    }
-  }
+  const inner = preForwardOf(e, module, args);
   try {
     const out = e.replaces
       ? e.hook.newForward!(module, inner, (...next: unknown[]) => dispatch(module, chain, i - 1, next, original))
@@ -238,6 +232,16 @@ function dispatch(module: Module, chain: readonly Entry[], i: number, args: unkn
     if (e.onError) notifyForwardError(e, module, error);
     throw error;
   }
+}
+
+/** @internal The arguments entry `e` passes on: its preForward's, checked to be an array, or `args` unchanged. */
+export function preForwardOf(e: Entry, module: Module, args: unknown[]): unknown[] {
+  if (!e.pre) return args;
+  const inner: unknown = e.hook.preForward(module, args);
+  if (!Array.isArray(inner)) {
+    throw new MemhooksError(ERROR_CODES.INVALID_HOOK, `preForward of hook "${e.name}" on module ${describeModule(module)} returned ${typeof inner}; it must return the argument array.`);
+  }
+  return inner;
 }
 
 /** @internal A failing onForwardError must not replace the forward's error, which propagates unchanged. */

@@ -1,7 +1,7 @@
 import { ERROR_CODES, MemhooksError } from '../base/errors.js';
 import type { Module } from '../models/Module.js';
 import { describeModule } from '../models/paths.js';
-import { HookRegistry, notifyForwardError } from './HookRegistry.js';
+import { HookRegistry, notifyForwardError, preForwardOf } from './HookRegistry.js';
 
 /**
  * Runs a module's hooks around an asynchronous body, as the registry's dispatch runs them around a synchronous
@@ -32,13 +32,7 @@ export async function forwardAsync<T>(module: Module, args: unknown[], body: (ar
   const step = async (i: number, inner: unknown[]): Promise<unknown> => {
     if (i < 0) return body(inner);
     const e = chain[i]!;
-    let next = inner;
-    if (e.pre) {
-      next = e.hook.preForward(module, inner);
-      if (!Array.isArray(next)) {
-        throw new MemhooksError(ERROR_CODES.INVALID_HOOK, `preForward of hook "${e.name}" on module ${describeModule(module)} returned ${typeof next}; it must return the argument array.`);
-      }
-    }
+    const next = preForwardOf(e, module, inner);
     try {
       const out = await step(i - 1, next);
       return e.post ? e.hook.postForward(module, out) : out;
