@@ -46,6 +46,20 @@ function expectSound(run: SmallModelRun): void {
   expect(run.castGroups.length).toBe(4);
 }
 
+/**
+ * Without shared memory a reply comes by message, so only while the thread is idle: at most the first cast group of a
+ * call (staged when the previous call ended) comes decoded from the worker, and none is ever late. Whether its reply
+ * beat the next call depends on the machine's load (a busy CI machine once took over 100 ms), so each call may also
+ * have decoded it here; at least one call of the run must show the worker's decoding used.
+ */
+function expectMessageReplies(run: SmallModelRun): void {
+  for (const [i, groups] of run.onWorker.entries()) {
+    expect([[], [run.castGroups[0]]]).toContainEqual(groups);
+    expect(run.late[i]).toEqual([]);
+  }
+  expect(run.onWorker.filter((groups) => groups.length === 1).length).toBeGreaterThan(0);
+}
+
 describe(`the transfer worker in a page, ${ISOLATED ? 'cross-origin isolated (SharedArrayBuffer)' : 'not cross-origin isolated (transferable ArrayBuffers)'}`, () => {
   it('the page is as its browser instance serves it', () => {
     expect((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated).toBe(ISOLATED);
@@ -66,7 +80,7 @@ describe(`the transfer worker in a page, ${ISOLATED ? 'cross-origin isolated (Sh
     } else {
       // A reply by message arrives only while the page is idle: nothing is staged during a call; the first cast group,
       // staged when the previous call ended, comes decoded; the casting hook decodes the others here.
-      for (const [i, groups] of run.onWorker.entries()) expect([groups, run.late[i]]).toEqual([[run.castGroups[0]], []]);
+      expectMessageReplies(run);
     }
   });
 
@@ -82,7 +96,7 @@ describe(`the transfer worker in a page, ${ISOLATED ? 'cross-origin isolated (Sh
         expect(run.late[i]).toEqual([]);
       }
     } else {
-      for (const [i, groups] of run.onWorker.entries()) expect([groups, run.late[i]]).toEqual([[run.castGroups[0]], []]);
+      expectMessageReplies(run);
     }
   });
 });
