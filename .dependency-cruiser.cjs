@@ -16,6 +16,7 @@ const FLOORS = [
   'loading',
   'pipelines',
   'diagnostics',
+  'planner',
   'zoo',
   'cli',
 ];

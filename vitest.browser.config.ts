@@ -19,7 +19,7 @@ const NOT_ON_WEBGPU = ['test/browser/tiling.test.ts'];
 
 // The transfer path's files also run in one more page, served with COOP/COEP (cross-origin isolated: SharedArrayBuffer
 // exists); every other page is not isolated (staging by transferable ArrayBuffers).
-const ISOLATED_FILES = ['test/browser/transfer*.test.ts'];
+const ISOLATED_FILES = ['test/browser/transfer*.test.ts', 'test/browser/opfs*.test.ts'];
 
 // Debian's chromium with the flags every page of this repository runs under (one list: bench/browser/chromium.mjs).
 export default defineConfig({
@@ -36,7 +36,8 @@ export default defineConfig({
   test: {
     include: ['test/browser/**/*.test.ts'],
     // In Node, before any page opens: fetches the real upscaler into .cache, which the vite server serves to the pages.
-    globalSetup: ['test/helpers/browserGlobalSetup.ts'],
+    // Then starts the range server that test/browser/url.test.ts reads safetensors from, on another origin (CORS).
+    globalSetup: ['test/helpers/browserGlobalSetup.ts', 'test/helpers/rangeServerSetup.ts'],
     // SwiftShader compiles and rasterizes on the CPU: a test's first predict on a GPU backend compiles the upscaler's
     // shaders, which took 20-60 s here on a busy 2-core machine.
     testTimeout: 180_000,

@@ -14,6 +14,7 @@ import { diskBenchmark } from './disk.js';
 import { attentionBenchmark } from './attention.js';
 import { tilingBenchmark } from './tiling.js';
 import { graphBenchmark } from './graph.js';
+import { plannerBenchmark } from './planner.js';
 
 /** browserStrategies.ts drives Debian's chromium through playwright and Vite (dev tools): loaded only when it runs. */
 const browserBenchmark: Benchmark = {
@@ -21,6 +22,14 @@ const browserBenchmark: Benchmark = {
   description: 'the strategies table on webgl in headless Chromium (Debian chromium, SwiftShader): peak and held GPU bytes, time, output diff',
   prepare: async () => (await import('./browserStrategies.js')).browserBenchmark.prepare?.(),
   run: async (ctx) => (await import('./browserStrategies.js')).browserBenchmark.run(ctx),
+};
+
+/** browserDisk.ts drives Debian's chromium through playwright and Vite (dev tools): loaded only when it runs. */
+const browserDiskBenchmark: Benchmark = {
+  name: 'browser-disk',
+  description: 'a model bigger than the tab: the zoo xl pipeline generated into OPFS and group-offloaded in a Worker of headless Chromium on webgl (JS heap, GPU bytes, time)',
+  prepare: async () => (await import('./browserDisk.js')).browserDiskBenchmark.prepare?.(),
+  run: async (ctx) => (await import('./browserDisk.js')).browserDiskBenchmark.run(ctx),
 };
 
 /** layers.ts imports @tensorflow/tfjs-layers (it times tfjs-layers' own layers): loaded only when it runs. */
@@ -43,7 +52,9 @@ export const BENCHMARKS: Readonly<Record<string, Benchmark>> = {
   [attentionBenchmark.name]: attentionBenchmark,
   [tilingBenchmark.name]: tilingBenchmark,
   [graphBenchmark.name]: graphBenchmark,
+  [plannerBenchmark.name]: plannerBenchmark,
   [browserBenchmark.name]: browserBenchmark,
+  [browserDiskBenchmark.name]: browserDiskBenchmark,
 };
 
 export const BENCHMARK_NAMES: readonly string[] = Object.keys(BENCHMARKS);

@@ -87,6 +87,8 @@ export type Memory = Omit<typeof trackerWithTrace, 'assertDeviceBudget'>;
  */
 export const memory: Memory = trackerWithTrace;
 export type { MemoryStats } from './runtime/memory.js';
+export type { StorageUsage } from './base/platform/Platform.js';
+export { opfsReady } from './base/platform/system.js';
 export type { TraceDocument, TraceEvent, TraceOptions } from './diagnostics/trace.js';
 export { parseSize, type Size } from './runtime/size.js';
 export { events, type MemhooksEvents, type TransferEvent, type HookEvent } from './runtime/events.js';
@@ -137,6 +139,10 @@ export {
   saveSafetensors,
   saveSafetensorsSync,
   SafetensorsFile,
+  SafetensorsSource,
+  RangeReadError,
+  type SafetensorsInput,
+  type UrlReadOptions,
   type SafetensorsEntry,
   type LazyEntry,
   type TensorInfo,
@@ -154,6 +160,13 @@ export {
   type Checkpoint,
   type CheckpointTensor,
   type OpenCheckpointOptions,
+  openRemoteCheckpoint,
+  remoteCheckpointTensors,
+  loadRemoteCheckpoint,
+  type RemoteCheckpoint,
+  type RemoteCheckpointTensor,
+  type OpenRemoteCheckpointOptions,
+  type LoadRemoteCheckpointOptions,
 } from './io/checkpoints/index.js';
 export { removeStaleTempFiles } from './io/atomicWrite.js';
 export { deviceMapHandleOf, type FromPretrainedOptions, type SavePretrainedOptions, type ModelConfig } from './loading/index.js';
@@ -166,7 +179,19 @@ export {
   type PipelineFromPretrainedOptions,
   type VaeTilingOptions,
   type ModelIndex,
+  type PipelinePlanOptions,
 } from './pipelines/index.js';
+
+// the memory planner (it also fills pipeline.planMemory's slot)
+export {
+  planMemory,
+  PlanInfeasibleError,
+  type PlanMemoryOptions,
+  type PlanPrediction,
+  type PlanCandidate,
+  type PlanMeasurement,
+  type MemoryPlan,
+} from './planner/index.js';
 
 // tfjs-layers models
 export {

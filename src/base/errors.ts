@@ -40,6 +40,11 @@ export const ERROR_CODES = {
   PARAMETER_LOW_PRECISION: 'PARAMETER_LOW_PRECISION',
   // the platform seam: a call the host cannot serve, such as files in a page (issue #25)
   PLATFORM_UNSUPPORTED: 'PLATFORM_UNSUPPORTED',
+  // checkpoints read by byte ranges from a URL, a File or a Blob (issue #27)
+  RANGE_READ_FAILED: 'RANGE_READ_FAILED',
+  RANGE_REQUESTS_UNSUPPORTED: 'RANGE_REQUESTS_UNSUPPORTED',
+  // the memory planner: no candidate fits the budgets given (issue #26)
+  PLAN_INFEASIBLE: 'PLAN_INFEASIBLE',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

@@ -8,6 +8,7 @@ import { Command, CommanderError } from 'commander';
 import { loadBenchSuite, type BenchSuite } from './benchSuite.js';
 import { registerBenchCommand } from './commands/bench.js';
 import { registerInspectCommand } from './commands/inspect.js';
+import { registerPlanCommand } from './commands/plan.js';
 import { registerShardCommand } from './commands/shard.js';
 import { registerTraceCommand } from './commands/trace.js';
 import { EXIT, processIO, UsageError, type CliIO, type CommandContext } from './io.js';
@@ -27,6 +28,7 @@ export function createProgram(ctx: CommandContext, bench: BenchSuite, options: C
   // One file each under commands/, registered here.
   registerBenchCommand(program, ctx, bench);
   registerInspectCommand(program, ctx);
+  registerPlanCommand(program, ctx);
   registerShardCommand(program, ctx);
   registerTraceCommand(program, ctx);
   return program;

@@ -7,6 +7,7 @@ import { getConstructorArgs, getModuleOptions } from '../models/reflection.js';
 import { container, type DependencyContainer } from '../runtime/di.js';
 import { writeFileAtomicSync } from '../io/atomicWrite.js';
 import { parseStrictJson } from '../io/safetensors/strictJson.js';
+import { fetchText, type UrlReadOptions } from '../io/safetensors/httpRanges.js';
 
 export const CONFIG_NAME = 'config.json';
 const MAX_CONFIG_BYTES = 16 * 2 ** 20;
@@ -82,6 +83,21 @@ export function readConfig(dir: string): ModelConfig {
     } finally {
       closeSync(fd);
     }
+  } catch (cause) {
+    throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Could not read ${path} as a JSON model config. Save the model with savePretrained(dir) first.`, { cause });
+  }
+  return parseConfig(text, path);
+}
+
+/** Reads config.json from a folder URL (one GET, bounded size) and checks it as readConfig does. */
+export async function readConfigUrl(folderUrl: string, options: UrlReadOptions): Promise<ModelConfig> {
+  const url = new URL(CONFIG_NAME, folderUrl).href;
+  return parseConfig(await fetchText(url, MAX_CONFIG_BYTES, 'the model config', options), url);
+}
+
+/** config.json's text, strictly (no duplicate keys) and of the right shape; `path` (a file or a URL) names it. */
+function parseConfig(text: string, path: string): ModelConfig {
+  try {
     parseStrictJson(text);
   } catch (cause) {
     throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Could not read ${path} as a JSON model config. Save the model with savePretrained(dir) first.`, { cause });

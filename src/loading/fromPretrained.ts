@@ -1,9 +1,8 @@
 import { ERROR_CODES, MemhooksError } from '../base/errors.js';
-import { withParameterInit } from '../models/initContext.js';
+import { withPlaceholderInit } from '../models/initContext.js';
 import type { Module } from '../models/Module.js';
 import { Parameter } from '../models/Parameter.js';
 import { withBackend } from '../strategies/device-map/backends.js';
-import { safetensorsRef } from '../strategies/device-map/disk.js';
 import { dispatchModel } from '../strategies/device-map/DeviceMapStrategy.js';
 import { getBalancedMemory } from '../strategies/device-map/balanced.js';
 import { isComputeDevice } from '../strategies/device-map/devices.js';
@@ -12,10 +11,11 @@ import { setMapInForce } from '../models/keys/mapInForce.js';
 import { entryFor, validateDeviceMap } from '../strategies/device-map/placement.js';
 import type { Device, DeviceMap } from '../models/deviceTypes.js';
 import type { StrategyHandle } from '../strategies/Strategy.js';
-import { decodeValues, SafetensorsFile } from '../io/safetensors/SafetensorsFile.js';
-import { readConfig, resolveModuleClass } from './config.js';
+import { decodeValues } from '../io/safetensors/SafetensorsFile.js';
+import { httpUrl } from '../io/safetensors/httpRanges.js';
+import { readConfig, readConfigUrl, resolveModuleClass } from './config.js';
 import { ownedParameters, type OwnedParameter } from './modelWeights.js';
-import { checkpointTensors, openCheckpoint, type Checkpoint } from '../io/checkpoints/openCheckpoint.js';
+import { isUrlFolder, localWeights, remoteWeights, type WeightSource } from './weightSources.js';
 
 const handles = new WeakMap<Module, StrategyHandle>();
 
@@ -34,24 +34,30 @@ export type { FromPretrainedOptions };
  * device), then each checkpoint tensor is read from its file span, converted from PyTorch's layout when the
  * file has it, and uploaded only if its tier is a compute device. A missing, unexpected or mismatched weight
  * is an error naming the keys, raised before any weight is uploaded when the headers already show it.
+ * `dir` may be a folder URL: config.json and the index are fetched, and each tensor is one ranged request
+ * (docs/checkpoints.md, "Reading from a URL").
  */
-export async function fromPretrained<M extends Module>(expected: Function | undefined, dir: string, options: FromPretrainedOptions = {}): Promise<M> {
-  const config = readConfig(dir);
+export async function fromPretrained<M extends Module>(expected: Function | undefined, dir: string | URL, options: FromPretrainedOptions = {}): Promise<M> {
+  const { weightsName, allowFullDownload, headers, fetch } = options;
+  const remote = isUrlFolder(dir) ? folderUrl(dir) : undefined;
+  const config = remote === undefined ? readConfig(dir as string) : await readConfigUrl(remote, { allowFullDownload, headers, fetch });
   const cls = resolveModuleClass(config._class_name, expected);
-  const checkpoint = openCheckpoint(dir, { weightsName: options.weightsName });
+  const checkpoint =
+    remote === undefined ? localWeights(dir as string, weightsName) : await remoteWeights(remote, { weightsName, allowFullDownload, headers, fetch, offloadFolder: options.offloadFolder });
   let model: Module;
   try {
-    // Seeded host init: the placeholder weights never touch the device and cost no device memory.
-    model = withParameterInit({ tier: 'host', seed: 0 }, () => new cls(...config.args));
+    // Placeholder weights: never on the device, and not kept on the host either (each is drawn and dropped), so
+    // that loading never holds a second copy of the model: peak host memory is the largest weight, not the model.
+    model = withPlaceholderInit(() => new cls(...config.args));
   } catch (cause) {
     throw new MemhooksError(ERROR_CODES.CHECKPOINT_MISMATCH, `Could not build ${config._class_name} from ${dir}/config.json with its saved arguments.`, { cause });
   }
   try {
-    const torchLayouts = layoutsOf(checkpoint) === 'pytorch';
+    const torchLayouts = (await checkpoint.metadata())['layouts'] !== 'memhooks';
     const owned = ownedParameters(model, { torchLayouts });
-    checkNames(owned, checkpoint, dir);
+    checkNames(owned, checkpoint, String(dir));
     const map = resolveDeviceMap(model, options);
-    loadInto(model, owned, checkpoint, map);
+    await loadInto(model, owned, checkpoint, map);
     if (map !== undefined && needsDispatch(map)) handles.set(model, dispatchModel(model, map, { offloadFolder: options.offloadFolder }));
     // Everything on the device needs no hooks (and leaves the model free for any strategy), but it is still
     // the map the model was placed with, which hfDeviceMap reports as transformers does.
@@ -63,17 +69,17 @@ export async function fromPretrained<M extends Module>(expected: Function | unde
   }
 }
 
-/** Files saved by savePretrained say which layouts they hold; any other safetensors file is PyTorch's. */
-function layoutsOf(checkpoint: Checkpoint): 'pytorch' | 'memhooks' {
-  const file = SafetensorsFile.open(checkpoint.files[0]!);
-  try {
-    return file.metadata()['layouts'] === 'memhooks' ? 'memhooks' : 'pytorch';
-  } finally {
-    file.close();
-  }
+/** A folder URL with its trailing slash, so that config.json and the weights resolve inside it. */
+function folderUrl(dir: string | URL): string {
+  const href = httpUrl(dir);
+  const url = new URL(href);
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  return url.href;
 }
 
-function checkNames(owned: OwnedParameter[], checkpoint: Checkpoint, dir: string): void {
+// Files saved by savePretrained say which layouts they hold (metadata "layouts"); any other file is PyTorch's.
+
+function checkNames(owned: OwnedParameter[], checkpoint: WeightSource, dir: string): void {
   const expected = new Set(owned.map((p) => p.name));
   const missing = [...expected].filter((n) => !checkpoint.weightMap.has(n));
   const unexpected = [...checkpoint.weightMap.keys()].filter((n) => !expected.has(n));
@@ -110,23 +116,24 @@ function needsDispatch(map: DeviceMap): boolean {
  * PyTorch's layout, and puts it in a new Parameter on its tier; the placeholder is disposed and every field
  * that held it (a tied weight has several) now holds the loaded one.
  */
-function loadInto(model: Module, owned: OwnedParameter[], checkpoint: Checkpoint, map: DeviceMap | undefined): void {
+async function loadInto(model: Module, owned: OwnedParameter[], checkpoint: WeightSource, map: DeviceMap | undefined): Promise<void> {
   const byName = new Map(owned.map((p) => [p.name, p]));
   const loaded = new Map<Parameter, Parameter>();
   try {
-    for (const { name, info, file } of checkpointTensors(checkpoint)) {
+    for await (const tensor of checkpoint.tensors()) {
+      const { name, info, location } = tensor;
       const target = byName.get(name)!;
-      const values = decodeValues(info, file.readBytes(name), name, file.path);
+      const values = decodeValues(info, await tensor.readBytes(), name, location);
       const kind = values instanceof Float32Array ? 'float32' : 'int32';
       if (kind !== target.param.dtype) {
-        throw new MemhooksError(ERROR_CODES.CHECKPOINT_MISMATCH, `Weight ${JSON.stringify(name)} is ${info.dtype} in ${file.path}, but the model's parameter is ${target.param.dtype}.`);
+        throw new MemhooksError(ERROR_CODES.CHECKPOINT_MISMATCH, `Weight ${JSON.stringify(name)} is ${info.dtype} in ${location}, but the model's parameter is ${target.param.dtype}.`);
       }
       const host = fromFile(name, values, info.shape, target);
       checkShape(name, host.data, host.shape, target.param);
       const param = new Parameter({ data: host.data, shape: target.param.shape });
       loaded.set(target.param, param);
       const device = map === undefined ? 'device' : map[entryFor(map, name)!]!;
-      if (device === 'disk') param.toDisk(checkpointRef(file.path, name, target));
+      if (device === 'disk') param.toDisk(tensor.diskRef(param, (v, shape) => fromFile(name, v, shape, target).data));
       else place(param, device);
     }
   } catch (error) {
@@ -158,14 +165,6 @@ function checkShape(name: string, data: Float32Array | Int32Array, shape: readon
     );
   }
   return { data, shape: [...shape] };
-}
-
-/**
- * A disk weight stays in the checkpoint: its reference re-reads the tensor's span and converts its layout
- * whenever the weight is onloaded (accelerate's offload index entries pointing into the safetensors file).
- */
-function checkpointRef(path: string, name: string, target: OwnedParameter) {
-  return safetensorsRef(path, name, (values, shape) => fromFile(name, values, shape, target).data);
 }
 
 /** Host weights stay where they are; compute devices get an upload on their backend ('device': the active one). */

@@ -182,11 +182,12 @@ export abstract class Module {
 
   /**
    * Builds the model saved in `dir` (its class resolved through the @module registry) and loads each weight
-   * straight into the tier `deviceMap` gives it (docs/checkpoints.md, docs/device-maps.md).
+   * straight into the tier `deviceMap` gives it (docs/checkpoints.md, docs/device-maps.md). `dir` may be a
+   * folder URL, read by HTTP range requests.
    */
   static async fromPretrained<T extends Module>(
     this: abstract new (...args: any[]) => T,
-    dir: string,
+    dir: string | URL,
     options?: FromPretrainedOptions,
   ): Promise<T> {
     return fromPretrainedSlot()<T>(this, dir, options);

@@ -27,7 +27,7 @@ export interface ParameterInitOptions {
 }
 
 interface InitState {
-  tier: 'device' | 'host' | 'disk';
+  tier: 'device' | 'host' | 'disk' | 'placeholder';
   next: () => number;
   writer?: InitShardWriter;
 }
@@ -81,6 +81,29 @@ export function withParameterInit<T>(options: ParameterInitOptions, build: () =>
   return built;
 }
 
+/** Where a placeholder's bytes would be: nowhere. Reading one means a loader forgot to replace it. */
+const PLACEHOLDER = Object.freeze({
+  path: '(placeholder, not loaded)',
+  read(): never {
+    throw new InvalidArgumentError('A placeholder weight of a model being loaded was read before its checkpoint value replaced it.');
+  },
+});
+
+/**
+ * @internal Builds a model whose init-helper weights hold no memory: each is drawn (transiently, one at a time)
+ * and left on the "disk" tier behind a reference that refuses to be read. fromPretrained replaces every one
+ * before the model is returned, so host memory never holds the placeholders of the whole model at once.
+ */
+export function withPlaceholderInit<T>(build: () => T): T {
+  const saved = active;
+  active = { tier: 'placeholder', next: mulberry32(0) };
+  try {
+    return build();
+  } finally {
+    active = saved;
+  }
+}
+
 /** @internal The active init context, if any (the layers' init functions consult it). */
 export function parameterInit(): { random: () => number; place(data: Float32Array, shape: number[]): Parameter } | undefined {
   const state = active;
@@ -89,6 +112,7 @@ export function parameterInit(): { random: () => number; place(data: Float32Arra
     random: state.next,
     place(data, shape) {
       if (state.writer !== undefined) return state.writer.place(data, shape);
+      if (state.tier === 'placeholder') return new Parameter({ data, shape }).toDisk(PLACEHOLDER);
       return state.tier === 'host' ? new Parameter({ data, shape }) : new Parameter(tf.tensor(data, shape, 'float32'));
     },
   };

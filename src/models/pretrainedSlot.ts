@@ -6,11 +6,13 @@
  */
 import { InvalidArgumentError } from '../base/errors.js';
 import type { SavedCheckpoint } from '../io/checkpoints/save.js';
+import type { UrlReadOptions } from '../io/safetensors/httpRanges.js';
 import type { Size } from '../runtime/size.js';
 import type { DeviceMap, MaxMemory } from './deviceTypes.js';
 import type { Module } from './Module.js';
 
-export interface FromPretrainedOptions {
+/** With a folder URL, also how it is read (allowFullDownload, headers, fetch: docs/checkpoints.md). */
+export interface FromPretrainedOptions extends UrlReadOptions {
   /**
    * Where each module's weights go: a map ({ 'blocks.0': 'device', 'blocks.1': 'host' }), 'auto'
    * (inferAutoDeviceMap under maxMemory) or 'balanced' (spread over the compute devices first). Default:
@@ -41,7 +43,7 @@ export interface SavePretrainedOptions {
 }
 
 type SaveFn = (module: Module, dir: string, options?: SavePretrainedOptions) => SavedCheckpoint;
-type LoadFn = <M extends Module>(expected: Function | undefined, dir: string, options?: FromPretrainedOptions) => Promise<M>;
+type LoadFn = <M extends Module>(expected: Function | undefined, dir: string | URL, options?: FromPretrainedOptions) => Promise<M>;
 
 interface PretrainedSlot {
   save?: SaveFn;

@@ -21,6 +21,7 @@ import { checkComponents, describeWhere, parseOffloadSeq, strategiesIn, type Com
 import { loadPipelineComponents, readModelIndex, savePipelineFolder, type PipelineFromPretrainedOptions } from './folders.js';
 import { gatherOnActiveBackend, placeComponents, type Placement } from './placement.js';
 import { PipelineSwitches, type VaeTilingOptions } from './switches.js';
+import { planPipelineMemory, type MemoryPlan, type PipelinePlanOptions } from './planMemory.js';
 
 /** The options of enableModelCpuOffload / enableSequentialCpuOffload, checked before anything changes. */
 function checkOffloadOptions(fn: string, options: unknown): void {
@@ -327,6 +328,14 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
   /** Every Attention back to the processor it had before memhooks first set one ('naive' unless the model set another itself). */
   disableMemoryEfficientAttention(): void {
     this.switches.disable('attention');
+  }
+
+  /** The memory planner over every component, with the model-offload chain as one more candidate (docs/planner.md). */
+  planMemory(options: PipelinePlanOptions): Promise<MemoryPlan> {
+    return planPipelineMemory(this.all, this.constructor as typeof Pipeline, options, {
+      enable: () => this.enableModelCpuOffload(),
+      disable: () => void (this.offloadMode?.kind === MODEL_CPU_OFFLOAD && this.dropOffloadMode()),
+    });
   }
 
   /** Refuses to mix pipeline-wide offloads that fight over the same weights, naming what is there. */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, MemhooksError } from '../base/errors.js';
+import { opfsReady } from '../base/platform/system.js';
 import { removeRethrowOnlyListeners } from './rethrowListeners.js';
 
 /** The package that registers each backend memhooks knows how to load. */
@@ -36,4 +37,6 @@ export async function useBackend(name: string): Promise<void> {
   await tf.ready();
   // The wasm glue's process listeners re-throw every uncaught error, so Node would report it at the glue's line.
   removeRethrowOnlyListeners();
+  // In a page's Worker, the OPFS server (the disk tier's files) boots while this thread awaits.
+  await opfsReady();
 }

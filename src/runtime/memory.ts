@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../base/errors.js';
+import { platform, type StorageUsage } from '../base/platform/Platform.js';
 import { ledger } from './ledger.js';
 import { assertDeviceBudget, deviceBudget, setDeviceBudget } from './budget.js';
 import { attachGpuGauge, type GpuGauge } from './gpuMemory.js';
@@ -74,6 +75,13 @@ export interface MemoryStats {
   diskBytes: number;
   /** Size of the wasm heap when the active backend is wasm: a high-water mark that includes XNNPACK copies. */
   wasmHeapBytes?: number;
+  /**
+   * In a page, where the disk tier is the Origin Private File System: the origin's storage as the browser last
+   * estimated it (navigator.storage.estimate()). stats() stays synchronous: a read of an estimate older than a
+   * second starts a refresh in the background and returns the last one (`measuredAt` says how old it is). Absent
+   * under Node and before the first estimate arrives.
+   */
+  storage?: StorageUsage;
 }
 
 class MemoryTracker {
@@ -180,6 +188,8 @@ class MemoryTracker {
     };
     const heap = wasmHeapBytes(backend);
     if (heap !== undefined) stats.wasmHeapBytes = heap;
+    const storage = platform().storageEstimate?.();
+    if (storage !== undefined) stats.storage = { ...storage };
     const gauge = this.gauge(backend);
     if (gauge !== undefined) {
       const held = gauge.held();

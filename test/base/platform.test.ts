@@ -55,12 +55,12 @@ describe('the browser platform: POSIX paths in pure code', () => {
   });
 });
 
-describe('the browser platform: no files, no process', () => {
+describe('the browser platform without OPFS (as under Node): no files, no process', () => {
   const refusal = (error: unknown, call: string, path: string) => {
     expect(error).toBeInstanceOf(MemhooksError);
     expect((error as MemhooksError).code).toBe('PLATFORM_UNSUPPORTED');
     expect((error as Error).message).toContain(`${call}("${path}")`);
-    expect((error as Error).message).toMatch(/host tier.*OPFS\) is not available yet/);
+    expect((error as Error).message).toMatch(/no Origin Private File System .*dedicated Worker of a page served with Cross-Origin-Opener-Policy.*host tier/);
   };
 
   it('refuses every file call, naming the call and the path and saying what to use instead', () => {
@@ -108,7 +108,7 @@ describe('the browser platform: no files, no process', () => {
       setPlatform(browserPlatform);
       const error = thrown(() => applyGroupOffloading(model, { offloadType: 'leaf_level', offloadToDiskPath: '/offload' }));
       expect(error).toMatchObject({ code: 'STRATEGY_APPLY_FAILED' });
-      expect((error as Error).message.split('\n')[0]).toMatch(/no file system in a page .*mkdirSync\("\/offload"\).*host tier/);
+      expect((error as Error).message.split('\n')[0]).toMatch(/no file system in a page for mkdirSync\("\/offload"\).*no Origin Private File System.*host tier/);
       expect(hookNames(model)).toEqual([]);
       // The host tier needs no files: it works with the browser platform, with the same outputs.
       const handle = applyGroupOffloading(model, { offloadType: 'leaf_level' });

@@ -48,14 +48,16 @@ function expectSound(run: SmallModelRun): void {
 
 /**
  * Without shared memory a reply comes by message, so only while the thread is idle: at most the first cast group of a
- * call (staged when the previous call ended) comes decoded from the worker, and none is ever late. Whether its reply
- * beat the next call depends on the machine's load (a busy CI machine once took over 100 ms), so each call may also
- * have decoded it here; at least one call of the run must show the worker's decoding used.
+ * call (staged when the previous call ended) comes decoded from the worker. Whether its reply beat the next call depends
+ * on the machine's load (a busy CI machine once took over 100 ms): if not, that group is late (onloaded and decoded
+ * here). No other group is ever staged or late; at least one call of the run must show the worker's decoding used.
  */
 function expectMessageReplies(run: SmallModelRun): void {
+  const first = run.castGroups[0];
   for (const [i, groups] of run.onWorker.entries()) {
-    expect([[], [run.castGroups[0]]]).toContainEqual(groups);
-    expect(run.late[i]).toEqual([]);
+    expect([...groups, ...run.late[i]!].length).toBeLessThanOrEqual(1);
+    expect([[], [first]]).toContainEqual(groups);
+    expect([[], [first]]).toContainEqual(run.late[i]);
   }
   expect(run.onWorker.filter((groups) => groups.length === 1).length).toBeGreaterThan(0);
 }

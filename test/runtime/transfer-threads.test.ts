@@ -46,6 +46,7 @@ async function withSlowWorker(ms: number, fn: () => Promise<void>): Promise<void
     ...nodePlatform,
     worker: {
       hostBinding: nodePlatform.worker.hostBinding,
+      bootsWhileBlocked: true,
       start: (source, name, onGone, onMessage) =>
         nodePlatform.worker.start(
           source.replace('function decode(job, buffer) {', `function decode(job, buffer) { const until = Date.now() + ${ms}; while (Date.now() < until);`),

@@ -2,7 +2,7 @@
  * The platform seam: everything memhooks needs from its host (files, paths, sha256 and random bytes, free
  * memory, the process, the transfer worker) behind one interface, so that the library's import graph holds
  * no Node built-in. `node.ts` implements it with Node's modules (the only library file outside src/cli/ that
- * imports `node:*`); `browser.ts` implements it for a page, where files are refused with a clear error.
+ * imports `node:*`); `browser.ts` implements it for a page, where files are the Origin Private File System (opfs/).
  * The entry files register one (src/index.ts the Node one, src/browser.ts the browser one) before any other
  * module runs; code reads the registered one at call time through the small modules beside this one
  * (fs.ts, fsPromises.ts, path.ts, system.ts), which mirror the names of Node's modules they replace.
@@ -80,6 +80,16 @@ export interface Hash {
   digest(encoding: 'hex'): string;
 }
 
+/** The browser's estimate of the origin's storage (navigator.storage.estimate()), where the disk tier is OPFS. */
+export interface StorageUsage {
+  /** Bytes the origin stores (OPFS files included). */
+  usageBytes: number;
+  /** Bytes the browser lets the origin store. */
+  quotaBytes: number;
+  /** When it was measured (Date.now()): the estimate is refreshed in the background, so it may be a second old or more. */
+  measuredAt: number;
+}
+
 /** The transfer worker as its owner (runtime/transfer/TransferWorker.ts) drives it. */
 export interface WorkerPort {
   /** Posts `message`, transferring the ArrayBuffers in `transfer` (they are detached here). */
@@ -94,6 +104,11 @@ export interface WorkerStarter {
    * port (`onMessage`, and `post` to reply with transfers), and, where the worker can read files, its files and sha256.
    */
   readonly hostBinding: string;
+  /**
+   * Whether a started worker boots while the thread that started it blocks (Node's worker threads do). A page's
+   * nested Worker starts only once its parent's event loop runs: the model's thread must not block on it before.
+   */
+  readonly bootsWhileBlocked: boolean;
   /**
    * Starts a worker running `source` (classic script: the host binding, then the program). `onGone` is called
    * when the worker fails or exits; `onMessage` receives what the worker posts back (`host.post`). The worker never
@@ -115,6 +130,10 @@ export interface Platform {
   freeMemory(): number | undefined;
   /** The user's home folder, or undefined where there is none. */
   homeDir(): string | undefined;
+  /** The origin's storage estimate where files live in the browser's storage (a page's OPFS); undefined elsewhere. */
+  storageEstimate?(): StorageUsage | undefined;
+  /** Resolves when the synchronous file calls can run (a page's OPFS server has booted); absent where they always can. */
+  filesReady?(): Promise<void>;
   /** An environment variable, or undefined (always in a page). */
   env(name: string): string | undefined;
   /** This process's id (0 where there is none). */

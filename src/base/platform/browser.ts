@@ -1,71 +1,36 @@
 /**
  * The browser platform: the seam of Platform.ts in a page or a Web Worker, with no Node built-in. Paths are
  * POSIX in pure code, sha256 is pure code (synchronous, as the offload file names need it), random bytes come
- * from Web Crypto. A page gives memhooks no file system: every file call is refused with a
- * PLATFORM_UNSUPPORTED error that names the call and the path and says what to use instead; free memory, the
- * home folder and the environment are unknown; programs cannot run. The transfer worker is a Web Worker
- * started from a Blob URL of the same program the Node worker runs.
+ * from Web Crypto. Files are the Origin Private File System (opfs/): asynchronous calls on any thread,
+ * synchronous ones in a dedicated Worker of a cross-origin isolated page (they block on the OPFS server), and
+ * refused elsewhere with a PLATFORM_UNSUPPORTED error that says why and what to do. Free memory, the home
+ * folder and the environment are unknown; programs cannot run. The transfer worker is a Web Worker started
+ * from a Blob URL of the same program the Node worker runs; it reads group files through the same OPFS server.
  */
 import { ERROR_CODES, MemhooksError } from '../errors.js';
-import type { AsyncFiles, Platform, SyncFiles, WorkerStarter } from './Platform.js';
+import type { AsyncFiles, Platform, WorkerStarter } from './Platform.js';
+import { OPFS_INSTEAD, opfsFiles, opfsFilesAsync, opfsMailbox, opfsReady, storageEstimate } from './opfs/opfsFiles.js';
+import { OPFS_CLIENT_EXPRESSION } from './opfs/serverSource.js';
 import * as posix from './posixPath.js';
 import { createSha256 } from './sha256.js';
 
-/** Where the disk tier stands in a page (OPFS, issue #27, will change this sentence). */
-const INSTEAD =
-  'In a page, keep offloaded weights on the host tier (leave offloadToDiskPath / offloadFolder unset, and give a deviceMap ' +
-  "only 'device' and 'host'); the browser disk tier (OPFS) is not available yet.";
-
-/**
- * The refusal of a file call. It carries `actionable` (as base/actionable.ts' markActionable sets it), so a
- * strategy whose apply fails on it leads its message with this reason.
- */
+/** A browser without the Origin Private File System: every asynchronous file call is refused. */
 function noFiles(call: string, path?: string): MemhooksError {
   const what = path === undefined ? `${call}()` : `${call}("${path}")`;
-  const reason = `there is no file system in a page (memhooks' browser build was asked for ${what}). ${INSTEAD}`;
+  const reason = `this browser has no Origin Private File System (memhooks' browser build was asked for ${what}). ${OPFS_INSTEAD}`;
   const error = new MemhooksError(
     ERROR_CODES.PLATFORM_UNSUPPORTED,
-    `No file system: ${what} needs one, and memhooks' browser build has none. Offloading to disk, checkpoints, ` +
-      `fromPretrained / savePretrained folders and fetchPretrained need Node. ${INSTEAD}`,
+    `No file system: ${what} needs one, and this browser has no Origin Private File System (navigator.storage.getDirectory). ${OPFS_INSTEAD}`,
   );
   return Object.assign(error, { actionable: reason });
 }
 
-/** A call that refuses (every file call of a page). */
-const refuse =
-  (call: string) =>
-  (path?: unknown): never => {
-    throw noFiles(call, typeof path === 'string' ? path : undefined);
-  };
 const refuseAsync =
   (call: string) =>
   (path?: unknown): Promise<never> =>
     Promise.reject(noFiles(call, typeof path === 'string' ? path : undefined));
 
-const files: SyncFiles = {
-  openSync: refuse('openSync'),
-  readSync: refuse('readSync'),
-  writeSync: refuse('writeSync'),
-  fstatSync: refuse('fstatSync'),
-  fsyncSync: refuse('fsyncSync'),
-  fchmodSync: refuse('fchmodSync'),
-  closeSync: refuse('closeSync'),
-  // Nothing exists where there are no files; asking is no error.
-  existsSync: () => false,
-  statSync: refuse('statSync'),
-  lstatSync: refuse('lstatSync'),
-  statfsSync: refuse('statfsSync'),
-  accessSync: refuse('accessSync'),
-  readFileSync: refuse('readFileSync'),
-  readdirSync: refuse('readdirSync'),
-  mkdirSync: refuse('mkdirSync'),
-  renameSync: refuse('renameSync'),
-  rmSync: refuse('rmSync'),
-  rmdirSync: refuse('rmdirSync'),
-  constants: { W_OK: 2 },
-};
-
-const filesAsync: AsyncFiles = {
+const filesAsync: AsyncFiles = opfsFilesAsync ?? {
   open: refuseAsync('open'),
   stat: refuseAsync('stat'),
   readFile: refuseAsync('readFile'),
@@ -86,14 +51,26 @@ interface PageWorker {
 }
 type PageWorkerConstructor = new (url: string, options?: { name?: string }) => PageWorker;
 
-/** The worker's host in a page: `self`'s messages; no files, so read jobs fail there (runTransferWorker says so). */
+/**
+ * The worker's host in a page: `self`'s messages, and files once the model's thread sends the mailbox of its OPFS
+ * server (the first message, where there is one): the synchronous OPFS calls over it, which this worker may make,
+ * being a dedicated Worker. Without it read jobs fail (runTransferWorker says so).
+ */
 const PAGE_HOST_BINDING = `const host = {
-  onMessage: (handler) => { self.onmessage = (event) => handler(event.data); },
+  onMessage: (handler) => {
+    self.onmessage = (event) => {
+      const m = event.data;
+      if (m && m.op === 'opfs-mailbox') { host.files = ${OPFS_CLIENT_EXPRESSION}(m.mailbox); return; }
+      handler(m);
+    };
+  },
   post: (reply, transfer) => self.postMessage(reply, transfer),
 };`;
 
 const pageWorker: WorkerStarter = {
   hostBinding: PAGE_HOST_BINDING,
+  // A Worker's nested Worker starts only once its parent is idle: a forward must not block on it before (boot.ts).
+  bootsWhileBlocked: false,
   start(source, name, onGone, onMessage) {
     const Worker = (globalThis as { Worker?: PageWorkerConstructor }).Worker;
     if (Worker === undefined) {
@@ -107,6 +84,9 @@ const pageWorker: WorkerStarter = {
     const w = new Worker(url, { name });
     w.onerror = () => onGone();
     if (onMessage !== undefined) w.onmessage = (event) => onMessage(event.data);
+    // Before any job: the mailbox of this thread's OPFS server, so that read jobs read group files through it.
+    const mailbox = opfsMailbox();
+    if (mailbox !== undefined) w.postMessage({ op: 'opfs-mailbox', mailbox });
     return {
       postMessage: (message, transfer) => w.postMessage(message, transfer ?? []),
       terminate: () => {
@@ -119,7 +99,7 @@ const pageWorker: WorkerStarter = {
 
 export const browserPlatform: Platform = {
   name: 'browser',
-  files,
+  files: opfsFiles,
   filesAsync,
   path: posix,
   createHash: () => createSha256(),
@@ -129,6 +109,8 @@ export const browserPlatform: Platform = {
   },
   freeMemory: () => undefined,
   homeDir: () => undefined,
+  storageEstimate,
+  filesReady: () => opfsReady(),
   env: () => undefined,
   pid: 0,
   isProcessAlive: (pid) => pid === 0,

@@ -27,6 +27,7 @@ const host = {
 
 const nodeWorker: WorkerStarter = {
   hostBinding: NODE_HOST_BINDING,
+  bootsWhileBlocked: true,
   start(source, name, onGone, onMessage) {
     const w = new Worker(source, { eval: true, name });
     w.on('error', onGone);

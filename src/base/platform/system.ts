@@ -40,3 +40,11 @@ export function execFile(command: string, args: readonly string[], options: { ma
 export function removeProcessListeners(event: 'uncaughtException' | 'unhandledRejection', test: (listener: Function) => boolean): number {
   return platform().removeProcessListeners(event, test);
 }
+/**
+ * Resolves when memhooks' synchronous file calls can run. In a dedicated Worker of a cross-origin isolated page they
+ * go to the OPFS server, a Web Worker that boots only while the importing thread is idle: await this (useBackend does)
+ * before the first disk call. Resolves at once under Node and where files are refused.
+ */
+export function opfsReady(): Promise<void> {
+  return platform().filesReady?.() ?? Promise.resolve();
+}

@@ -8,7 +8,7 @@ import { JsonNumber, parseStrictJson, type JsonValue } from '../safetensors/stri
 import { DEFAULT_WEIGHTS_NAME, indexFileName, splitWeightsName } from './shards.js';
 
 /** An index bigger than this is refused before it is read (a real one is kilobytes per thousand tensors). */
-const MAX_INDEX_BYTES = 64 * 2 ** 20;
+export const MAX_INDEX_BYTES = 64 * 2 ** 20;
 
 /** A checkpoint folder whose file names have all been validated; no shard has been read yet. */
 export interface Checkpoint {
@@ -102,7 +102,7 @@ function badIndex(path: string, what: string, cause?: unknown): MemhooksError {
 }
 
 /** { metadata?: { total_size?: integer, ... }, weight_map: { tensor: file } }, strictly (no duplicate keys). */
-function parseIndex(text: string, path: string): Map<string, string> {
+export function parseIndex(text: string, path: string): Map<string, string> {
   let root: JsonValue;
   try {
     root = parseStrictJson(text);

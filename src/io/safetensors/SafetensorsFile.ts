@@ -2,7 +2,7 @@ import * as fs from '../../base/platform/fs.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { decodeBFloat16, decodeFloat16, decodeFloat8E4M3, decodeFloat8E5M2 } from './decode.js';
-import { headerLength, invalidFile, parseHeader, type ParsedHeader, type TensorInfo } from './header.js';
+import { headerLength, invalidFile, metadataOf, parseHeader, tensorInfo, tensorNames, type ParsedHeader, type TensorInfo } from './header.js';
 
 /**
  * A safetensors file opened for reading one tensor at a time. Opening reads and validates only the
@@ -50,7 +50,7 @@ export class SafetensorsFile {
 
   /** Tensor names, in file order. */
   keys(): string[] {
-    return [...this.header.tensors.keys()];
+    return tensorNames(this.header);
   }
 
   has(name: string): boolean {
@@ -59,22 +59,18 @@ export class SafetensorsFile {
 
   /** The `__metadata__` map (string to string); empty when the file has none. */
   metadata(): Record<string, string> {
-    return Object.assign(Object.create(null) as Record<string, string>, this.header.metadata);
+    return metadataOf(this.header);
   }
 
   info(name: string): TensorInfo {
-    const info = this.header.tensors.get(name);
-    if (info === undefined) {
-      throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `${this.path} has no tensor named ${JSON.stringify(name)}. It holds ${this.keys().length} tensors; list them with keys().`);
-    }
-    return { ...info, shape: [...info.shape] };
+    return tensorInfo(this.header, name, this.path);
   }
 
   /** The tensor's raw little-endian bytes, in a fresh buffer (so any typed-array view of it is aligned). */
   readBytes(name: string): Uint8Array {
     const info = this.info(name);
-    // Not zero-filled first: readInto overwrites every byte or throws.
-    return this.readInto(name, new Uint8Array(Buffer.allocUnsafeSlow(info.byteLength).buffer, 0, info.byteLength));
+    // A plain Uint8Array, not Node's Buffer: the browser build (OPFS files) has no Buffer.
+    return this.readInto(name, new Uint8Array(info.byteLength));
   }
 
   /** Reads the tensor's bytes into `target` (at least byteLength long), e.g. a staging buffer; returns the filled view. */

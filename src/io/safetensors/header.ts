@@ -141,3 +141,22 @@ function checkLayout(entries: [string, TensorInfo][], dataLength: number, path: 
     throw invalidFile(path, `the tensors cover ${cursor} data bytes but the file holds ${dataLength} after the header (truncated, or trailing bytes)`);
   }
 }
+
+/** The tensor names of a parsed header, in file order. */
+export function tensorNames(header: ParsedHeader): string[] {
+  return [...header.tensors.keys()];
+}
+
+/** The header's `__metadata__` as a fresh map without a prototype (empty when the file has none). */
+export function metadataOf(header: ParsedHeader): Record<string, string> {
+  return Object.assign(Object.create(null) as Record<string, string>, header.metadata);
+}
+
+/** A copy of one tensor's entry; `where` names the file (a path or a URL) in the error for an unknown name. */
+export function tensorInfo(header: ParsedHeader, name: string, where: string): TensorInfo {
+  const info = header.tensors.get(name);
+  if (info === undefined) {
+    throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `${where} has no tensor named ${JSON.stringify(name)}. It holds ${header.tensors.size} tensors; list them with keys().`);
+  }
+  return { ...info, shape: [...info.shape] };
+}

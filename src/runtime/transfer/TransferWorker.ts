@@ -1,4 +1,5 @@
 import { platform, type WorkerPort } from '../../base/platform/Platform.js';
+import { newBootFlag } from './boot.js';
 import type { MessageControl } from './MessageControl.js';
 import type { DecodeItem, DecodeJob, DequantizeItem, ReadJob, TransferControl, WorkerMessage, WorkerReply } from './protocol.js';
 import { transferWorkerSource } from './workerSource.js';
@@ -59,6 +60,8 @@ function worker(): WorkerPort {
     shared.worker = w;
     shared.ids = new WeakMap();
     shared.starts++;
+    const flag = newBootFlag();
+    if (flag !== undefined) post(w, { op: 'hello', flag });
   }
   return shared.worker;
 }

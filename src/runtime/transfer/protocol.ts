@@ -1,4 +1,5 @@
 import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
+import { workerCanFinish } from './boot.js';
 import { transferThread } from './threads.js';
 
 /**
@@ -74,7 +75,12 @@ export interface DecodeJob {
  * and jobs name it by id: a job is then a small plain message, and no SharedArrayBuffer crosses
  * postMessage per transfer. Each job names its control block by id too.
  */
-export type WorkerMessage = RegisterMessage | ForgetMessage | ReadMessage | DecodeMessage | DecodeTransferMessage;
+export type WorkerMessage = HelloMessage | RegisterMessage | ForgetMessage | ReadMessage | DecodeMessage | DecodeTransferMessage;
+/** The first message: the worker sets `flag` (shared memory) to 1 when it runs, so the model's thread knows it booted (boot.ts). */
+export interface HelloMessage {
+  op: 'hello';
+  flag: SharedArrayBuffer;
+}
 export interface RegisterMessage {
   op: 'register';
   id: number;
@@ -144,9 +150,12 @@ export class TransferControl implements JobControl {
     return Atomics.load(this.state, CONTROL.STATE) !== PENDING;
   }
 
-  /** A page's main thread may not block (Atomics.wait throws there): it uses the result only once done. */
+  /**
+   * A page's main thread may not block (Atomics.wait throws there): it uses the result only once done. Nor may a
+   * Worker block before its nested transfer worker has booted, which needs this thread idle first (boot.ts).
+   */
   get canWait(): boolean {
-    return transferThread().canBlock;
+    return transferThread().canBlock && workerCanFinish();
   }
 
   /**

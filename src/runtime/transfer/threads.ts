@@ -1,3 +1,6 @@
+
+import { atomicsWaitAllowed } from '../../base/platform/atomics.js';
+
 /**
  * What the thread that runs the model may do with the transfer worker, decided here and nowhere else:
  *
@@ -19,16 +22,6 @@ export interface TransferThread {
 
 let detected: TransferThread | undefined;
 let forced: TransferThread | undefined;
-
-/** Whether Atomics.wait may block this thread: asked of the engine itself (a wait of 0 ms on a value that differs). */
-function atomicsWaitAllowed(): boolean {
-  try {
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The capabilities of the current thread (detected once; they do not change while a thread lives). */
 export function transferThread(): TransferThread {

@@ -105,6 +105,7 @@ export function runTransferWorker(host: WorkerHost, decoder: Decoder, layout: Co
   }
 
   host.onMessage((job) => {
+    if (job.op === 'hello') return void Atomics.store(new Int32Array(job.flag), 0, 1);
     if (job.op === 'register') return void buffers.set(job.id, job.buffer);
     if (job.op === 'forget') return void buffers.delete(job.id);
     if (job.op === 'decode-transfer') {

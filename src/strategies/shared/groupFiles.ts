@@ -203,7 +203,14 @@ export function assertUnchanged(file: GroupFile, fd: number): void {
 export function readGroupSync(file: GroupFile): HostArray[] {
   const { at, total } = packedLayout(file.record);
   const buffer = new ArrayBuffer(total);
-  const fd = fs.openSync(file.path, 'r');
+  let fd: number;
+  try {
+    fd = fs.openSync(file.path, 'r');
+  } catch (error) {
+    // Deleted behind the model's back (in a page: the site's storage cleared): the file is not the one written.
+    if ((error as { code?: unknown }).code === 'ENOENT') throw fileChangedError(file, 'it was deleted');
+    throw error;
+  }
   try {
     assertUnchanged(file, fd);
     file.record.tensors.forEach((t, i) => {

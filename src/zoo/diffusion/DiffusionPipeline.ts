@@ -1,5 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { Pipeline } from '../../pipelines/Pipeline.js';
+import type { MemoryPlan, PipelinePlanOptions } from '../../pipelines/planMemory.js';
 import { createDiffusionComponents, type CreateDiffusionOptions, type DiffusionComponents } from './components.js';
 import { generateImage, type GenerateOptions } from './generate.js';
 import { DIFFUSION_SIZES, type DiffusionSizeName } from './sizes.js';
@@ -40,6 +41,11 @@ export class DiffusionPipeline extends Pipeline<DiffusionComponents> {
     } finally {
       this.maybeFreeModelHooks();
     }
+  }
+
+  /** pipeline.planMemory, planned on one generate() with the pipeline's defaults unless `sample` says otherwise. */
+  override planMemory(options: PipelinePlanOptions): Promise<MemoryPlan> {
+    return super.planMemory({ sample: () => this.generate(), ...options });
   }
 
   /** Releases every component's weights. */

@@ -141,13 +141,13 @@ export class DiskStore implements GroupStore {
     return 'staging';
   }
 
-  complete(group: ModuleGroup): number {
+  complete(group: ModuleGroup): number | 'late' {
     const flight = this.slots!.take(group)!;
     const file = this.files.get(group)!;
-    let waited: number;
+    let waited: number | 'late';
     try {
-      waited = flight.control.wait(`reading group "${group.id}" from ${file.path}`);
-      if (flight.targets.length > 0) assertRoomForDecoded(group, flight.targets, 'onload');
+      waited = this.slots!.settle(flight, `reading group "${group.id}" from ${file.path}`);
+      if (waited !== 'late' && flight.targets.length > 0) assertRoomForDecoded(group, flight.targets, 'onload');
     } catch (error) {
       this.slots!.release(flight.slot);
       group.state = 'offloaded';
@@ -156,6 +156,12 @@ export class DiskStore implements GroupStore {
         throw fileChangedError(file, `it was modified: ${(error as Error).message.replace(/^.*\((.*)\)\.$/s, '$1')}`);
       }
       throw error;
+    }
+    // Not read yet, and this thread may not block for it (a Worker whose transfer worker has not booted yet): read
+    // the group here, as without a stream; the slot stays set aside until the worker is done with it (StagingSlots).
+    if (waited === 'late') {
+      this.onload(group);
+      return 'late';
     }
     const views = viewsOf(file.record, flight.slot.buffer, 0, packedLayout(file.record).at);
     this.upload(group, views);
