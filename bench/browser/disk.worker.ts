@@ -20,6 +20,7 @@ import {
   type DiffusionSizeName,
 } from '../../src/browser-zoo.js';
 import type { DiskRunRequest, DiskRunResult, WorkerMessage } from './disk.protocol.js';
+import { webglRenderer } from './webglRenderer.js';
 
 /** What this file uses of a dedicated Worker's scope and of the storage API (the DOM types are not in this project's lib). */
 interface DirectoryHandle {
@@ -35,19 +36,11 @@ interface WorkerScope {
 }
 const scope = globalThis as unknown as WorkerScope;
 
-interface GlLike {
-  getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null;
-  getParameter(pname: number): unknown;
-  readonly RENDERER: number;
-}
-
 async function startBackend(name: string): Promise<string> {
   if (name === 'webgl') {
     await import('@tensorflow/tfjs-backend-webgl');
     await useBackend('webgl');
-    const gl = (tf.backend() as unknown as { gpgpu: { gl: GlLike } }).gpgpu.gl;
-    const debug = gl.getExtension('WEBGL_debug_renderer_info');
-    return `webgl in a dedicated Worker (OffscreenCanvas), WebGL${tf.env().getNumber('WEBGL_VERSION')} renderer "${String(debug === null ? gl.getParameter(gl.RENDERER) : gl.getParameter(debug.UNMASKED_RENDERER_WEBGL))}"`;
+    return `webgl in a dedicated Worker (OffscreenCanvas), ${webglRenderer()}`;
   }
   if (name === 'wasm') {
     await import('@tensorflow/tfjs-backend-wasm');

@@ -15,6 +15,7 @@ import { CASTING_VARIANTS, OFFLOADING_VARIANTS, type StrategyVariant } from '../
 import { measureVariants } from '../measureVariants.js';
 import { deviceBaseline } from '../peaks.js';
 import { measureUploadCost } from '../uploadCost.js';
+import { webglRenderer } from './webglRenderer.js';
 
 interface PageGlobals {
   location: { search: string };
@@ -23,19 +24,11 @@ interface PageGlobals {
 }
 const page = globalThis as unknown as PageGlobals;
 
-interface GlLike {
-  getExtension(name: string): { UNMASKED_RENDERER_WEBGL: number } | null;
-  getParameter(pname: number): unknown;
-  readonly RENDERER: number;
-}
-
 async function startBackend(name: string): Promise<string> {
   if (name !== 'webgl') throw new Error(`The browser strategies page runs on webgl only, not "${name}".`);
   await import('@tensorflow/tfjs-backend-webgl');
   await useBackend('webgl');
-  const gl = (tf.backend() as unknown as { gpgpu: { gl: GlLike } }).gpgpu.gl;
-  const debug = gl.getExtension('WEBGL_debug_renderer_info');
-  return `WebGL${tf.env().getNumber('WEBGL_VERSION')} renderer "${String(debug === null ? gl.getParameter(gl.RENDERER) : gl.getParameter(debug.UNMASKED_RENDERER_WEBGL))}"`;
+  return webglRenderer();
 }
 
 /** bench/strategies.ts's measuring loop, in a page: no scratch folder (the page has no file system; no disk variants). */
