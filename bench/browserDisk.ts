@@ -71,11 +71,15 @@ async function runPage(root: string, runs: readonly RunSpec[], ctx: BenchContext
     });
     try {
       const page = await context.newPage();
+      const heaps = await HeapSampler.start(await context.newCDPSession(page), WORKER_SCRIPT, runs.map((r) => r.collect));
       page.on('console', (m) => {
-        if (!m.text().startsWith('[vite]')) ctx.log(`page: ${m.text()}`);
+        if (m.text().startsWith('[vite]')) return;
+        ctx.log(`page: ${m.text()}`);
+        // "xl on disk: image at 140.2 s": the Worker's phase, under which the heap samples are counted from now on.
+        const phase = /: (\w+) at [\d.]+ s$/.exec(m.text())?.[1];
+        if (phase !== undefined) heaps.phase = phase;
       });
       page.on('pageerror', (e) => ctx.log(`page error: ${e.message}`));
-      const heaps = await HeapSampler.start(await context.newCDPSession(page), WORKER_SCRIPT, runs.map((r) => r.collect));
       try {
         await page.goto(`${base}${PAGE}?backend=webgl&runs=${runs.map((r) => r.spec).join(',')}`);
         await page.waitForFunction(() => (globalThis as { __memhooksDiskBench?: unknown }).__memhooksDiskBench !== undefined, null, { timeout: 0, polling: 1000 });
@@ -124,8 +128,9 @@ function peakJsHeap(run: Measured): number | null {
 
 function row(run: Measured): Array<string | number> {
   const r = run.result;
-  const tier = `${run.request.tier === 'disk' ? 'OPFS files (tier disk)' : 'host memory (tier host)'}${run.collect ? ', garbage collected before each heap sample' : ''}`;
-  if (r === undefined) return [tier, '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', `failed: ${(run.error ?? '').split('\n')[0]!.slice(0, 300)}`];
+  const level = run.request.offloadType === 'leaf_level' ? 'one leaf module per group' : 'one block per group';
+  const tier = `${run.request.tier === 'disk' ? 'OPFS files (tier disk)' : 'host memory (tier host)'}, ${level}${run.collect ? ', garbage collected before each heap sample' : ''}`;
+  if (r === undefined) return [tier, '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', '—', `failed: ${(run.error ?? '').split('\n')[0]!.slice(0, 300)}`];
   const h = run.heap;
   return [
     tier,
@@ -136,6 +141,8 @@ function row(run: Measured): Array<string | number> {
     r.peakGpuBytes / MB,
     r.peakGpuHeldAbsoluteBytes / MB,
     mb(h?.workerBytes),
+    mb(h?.workerBytesByPhase['generating']),
+    mb(h?.workerBytesByPhase['image']),
     mb(h?.workerV8Bytes),
     mb(h?.pageBytes),
     mb(run.memory.peakWorkerBytes),
@@ -159,6 +166,7 @@ function metrics(runs: Measured[]): Record<string, number> {
         [`${t}_peakJsHeapMB`, (peakJsHeap(run) ?? NaN) / MB],
         [`${t}_workerJsHeapPeakMB`, (run.heap?.workerBytes ?? NaN) / MB],
         [`${t}_workerV8HeapPeakMB`, (run.heap?.workerV8Bytes ?? NaN) / MB],
+        ...Object.entries(run.heap?.workerBytesByPhase ?? {}).map(([phase, bytes]) => [`${t}_workerJsHeapPeakMB_${phase}`, bytes / MB] as [string, number]),
         [`${t}_pageJsHeapPeakMB`, (run.heap?.pageBytes ?? NaN) / MB],
         [`${t}_heapSamples`, run.heap?.workerSamples ?? 0],
         [`${t}_measureUASMWorkerPeakMB`, (run.memory.peakWorkerBytes ?? NaN) / MB],
@@ -176,12 +184,14 @@ function description(runs: Measured[], page: DiskPageResult): string {
     `Headless Chromium (${page.userAgent.match(/Chrome\/[\d.]+/)?.[0] ?? 'Chromium'}), page cross-origin isolated: ${page.crossOriginIsolated}; ` +
     `${first?.device ?? 'the Worker did not start its backend'}. The line above names the CLI's own Node backend, not the page's. ` +
     'Each row is one fresh dedicated Worker: createDiffusionComponents(size, { tier }) straight into OPFS files (tier disk; the Worker blocks on the ' +
-    'synchronous OPFS calls) or into host memory (tier host), then applyGroupOffloading(block_level, numBlocksPerGroup 1, useStream) on every component, ' +
+    'synchronous OPFS calls) or into host memory (tier host), then applyGroupOffloading with useStream on every component, one block per group ' +
+    '(block_level, numBlocksPerGroup 1) or one leaf module per group (leaf_level) as the row says, ' +
     'then one image (one Euler step and the VAE decode), timed once (feasibility, not a median). SwiftShader renders on the CPU: times describe this ' +
     'machine, not a GPU. OPFS MB: navigator.storage.estimate() usage above its value before generating. Peak GPU MB: memory.track over the image, ' +
     "above what the GPU held when it started (textures in use plus tfjs' free pool); \"GPU held, whole run\" is memory.stats().peakDeviceBytes from " +
     'before generating, absolute. JS heap: the DevTools protocol\'s Runtime.getHeapUsage, sampled from Node every 200 ms in the model\'s Worker and ' +
-    'in the page (V8 answers it by interrupt, mid-computation): V8 heap + ArrayBuffer/SharedArrayBuffer memory, and the V8 heap alone; ' +
+    'in the page (V8 answers it by interrupt, mid-computation): V8 heap + ArrayBuffer/SharedArrayBuffer memory (over the whole run, while generating, ' +
+    'and during the image), and the V8 heap alone; ' +
     'in the run marked so, each sample first collects the Worker\'s garbage (HeapProfiler.collectGarbage), so its peak is live memory. ' +
     'A dedicated Worker has no performance.memory; performance.measureUserAgentSpecificMemory() (last column, sampled by the page every 250 ms, ' +
     `${uasm}) answers for a Worker only between its tasks, never during the synchronous generation or image ("—": it never did), so it misses ` +
@@ -213,6 +223,8 @@ function sizeSection(size: string, runs: Measured[], page: DiskPageResult, xl: b
         'peak GPU MB (image)',
         'GPU held, whole run MB',
         'Worker JS heap peak MB',
+        'Worker JS heap peak, generating MB',
+        'Worker JS heap peak, image MB',
         'Worker V8 heap peak MB',
         'page JS heap peak MB',
         'Worker, measureUASM peak MB',
@@ -245,7 +257,8 @@ export const browserDiskBenchmark: Benchmark = {
       { spec: `${small}:disk`, collect: false },
       { spec: `${small}:host`, collect: false },
       { spec: `${small}:disk`, collect: true },
-      ...(ctx.smoke ? [] : [{ spec: 'xl:disk', collect: false }]),
+      // xl one leaf module per group: one xl double block is 604 MB of float32, past the GPU target with its activations.
+      ...(ctx.smoke ? [] : [{ spec: 'xl:disk:leaf', collect: false }]),
     ];
     ctx.log(`headless Chromium, a Worker on webgl: ${runs.map((r) => `${r.spec}${r.collect ? ' (garbage collected before each heap sample)' : ''}`).join(', ')}`);
     const { page, heaps } = await runPage(repositoryRoot(), runs, ctx);

@@ -19,6 +19,8 @@ export interface HeapPeaks {
   /** Highest usedSize (V8 heap alone) of the model's Worker. */
   workerV8Bytes: number;
   workerSamples: number;
+  /** Highest usedSize + backingStorageSize of the model's Worker in each phase the page reported (generating, image, …). */
+  workerBytesByPhase: Record<string, number>;
   /** Highest usedSize + backingStorageSize of the page. */
   pageBytes: number;
   pageSamples: number;
@@ -29,7 +31,7 @@ interface HeapUsage {
   backingStorageSize?: number;
 }
 
-const emptyPeaks = (): HeapPeaks => ({ workerBytes: 0, workerV8Bytes: 0, workerSamples: 0, pageBytes: 0, pageSamples: 0 });
+const emptyPeaks = (): HeapPeaks => ({ workerBytes: 0, workerV8Bytes: 0, workerSamples: 0, workerBytesByPhase: {}, pageBytes: 0, pageSamples: 0 });
 
 export class HeapSampler {
   /** Peaks by run, in the order the runs' Workers attached. */
@@ -39,6 +41,8 @@ export class HeapSampler {
   private nextId = 1;
   private timer: ReturnType<typeof setInterval> | undefined;
   private pageBusy = false;
+  /** The phase the page last reported (its console lines, seen by the Node side): samples are counted under it. */
+  phase = 'starting';
 
   private constructor(
     private readonly session: CDPSession,
@@ -76,6 +80,7 @@ export class HeapSampler {
       if (w.busy) continue;
       w.busy = true;
       const id = this.nextId++;
+      const phase = this.phase;
       this.replies.set(id, (usage) => {
         w.busy = false;
         const peaks = this.runs[w.run]!;
@@ -83,6 +88,8 @@ export class HeapSampler {
         peaks.workerSamples++;
         peaks.workerBytes = Math.max(peaks.workerBytes, usage.usedSize + (usage.backingStorageSize ?? 0));
         peaks.workerV8Bytes = Math.max(peaks.workerV8Bytes, usage.usedSize);
+        const bytes = usage.usedSize + (usage.backingStorageSize ?? 0);
+        peaks.workerBytesByPhase[phase] = Math.max(peaks.workerBytesByPhase[phase] ?? 0, bytes);
       });
       const send = (message: object): Promise<unknown> => this.session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify(message) });
       // Messages to one target are handled in order: the collection, then the usage.

@@ -34,14 +34,33 @@ function systemCodeIn(error: unknown): ActionableCode | undefined {
 
 /** Free bytes for this process on the file system holding `folder` (or its nearest existing parent). */
 export function freeBytesAt(folder: string): number | undefined {
+  return roomAt(folder)?.free;
+}
+
+/** Free bytes where `folder` is, and whether they are a quota's (in a page: the origin's storage quota). */
+function roomAt(folder: string): { free: number; quota: boolean } | undefined {
   let dir = folder;
-  while (!fs.existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
   try {
-    const s = fs.statfsSync(dir);
-    return Number(s.bavail) * Number(s.bsize);
+    while (!fs.existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    const s = fs.statfsSync(dir) as { bavail: number | bigint; bsize: number | bigint; quota?: number };
+    return { free: Number(s.bavail) * Number(s.bsize), quota: s.quota !== undefined };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Refuses, before anything is written, a write of `bytes` into `folder` when its file system has less free (in a
+ * page: the origin's storage quota minus its usage, navigator.storage.estimate()). It throws the system error a
+ * write would meet part-way (ENOSPC, or EDQUOT for a quota), so the writer's roll-back and message are those of a
+ * failed write (diskWriteFailure: the bytes needed and free, and what to do), with nothing written. Where the free
+ * space cannot be learned, the write goes ahead; one that fails part-way is still rolled back.
+ */
+export function assertRoomToWrite(folder: string, bytes: number): void {
+  const room = roomAt(folder);
+  if (room === undefined || room.free >= bytes) return;
+  const code = room.quota ? 'EDQUOT' : 'ENOSPC';
+  throw Object.assign(new Error(`${code}: ${bytes} bytes to write in ${folder}, ${room.free} free (checked before writing)`), { code, path: folder });
 }
 
 export interface DiskWriteContext {

@@ -3,7 +3,7 @@ import { open, readdir, rename, rm, stat, type FileHandle } from '../base/platfo
 import * as fsSync from '../base/platform/fs.js';
 import { basename, dirname, join } from '../base/platform/path.js';
 import { ERROR_CODES, MemhooksError } from '../base/errors.js';
-import { diskWriteReason, markActionable } from '../base/actionable.js';
+import { assertRoomToWrite, diskWriteReason, markActionable } from '../base/actionable.js';
 
 /** Marks memhooks' temporary files: `.<target>.tmp-<pid>-<random>`. */
 const TMP_INFIX = '.tmp-';
@@ -27,6 +27,8 @@ export async function writeFileAtomic(path: string, data: WriteData, options: At
   const tmp = tempPathFor(path);
   let handle: FileHandle | undefined;
   try {
+    const bytes = knownLength(data);
+    if (bytes !== undefined) assertRoomToWrite(dir, bytes);
     handle = await open(tmp, 'wx');
     // A replaced file keeps its permissions, as an in-place write would.
     const mode = await stat(path).then((s) => s.mode & 0o7777, () => undefined);
@@ -53,11 +55,19 @@ function writeFailed(path: string, bytes: number | undefined, cause: unknown): M
   return markActionable(new MemhooksError(ERROR_CODES.WRITE_FAILED, `Could not write ${path}: ${reason} The previous file (if any) is unchanged.`, { cause }), reason);
 }
 
-/** The byte size of data given whole; undefined for a stream of chunks (not known before it is written). */
+/**
+ * The byte size of the data: given whole, or chunks that say their total (SizedChunks); undefined for other
+ * chunks (not known before they are written).
+ */
 function knownLength(data: WriteData): number | undefined {
   if (typeof data === 'string') return new TextEncoder().encode(data).byteLength;
-  return data instanceof Uint8Array ? data.byteLength : undefined;
+  if (data instanceof Uint8Array) return data.byteLength;
+  const total = (data as Partial<SizedChunks>).byteLength;
+  return typeof total === 'number' ? total : undefined;
 }
+
+/** Chunks that know their total length before they are produced (a safetensors file: its header says it). */
+export type SizedChunks = Iterable<Uint8Array> & { readonly byteLength: number };
 
 /** The temporary name for a write of `path`: same directory (same filesystem, so the rename is atomic). */
 function tempPathFor(path: string): string {
@@ -79,6 +89,8 @@ export function writeFileAtomicSync(
   const tmp = tempPathFor(path);
   let fd: number | undefined;
   try {
+    const bytes = knownLength(data);
+    if (bytes !== undefined) assertRoomToWrite(dir, bytes);
     fd = fsSync.openSync(tmp, 'wx');
     const mode = existingMode(path);
     if (mode !== undefined) fsSync.fchmodSync(fd, mode);

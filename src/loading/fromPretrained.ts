@@ -133,8 +133,11 @@ async function loadInto(model: Module, owned: OwnedParameter[], checkpoint: Weig
       const param = new Parameter({ data: host.data, shape: target.param.shape });
       loaded.set(target.param, param);
       const device = map === undefined ? 'device' : map[entryFor(map, name)!]!;
-      if (device === 'disk') param.toDisk(tensor.diskRef(param, (v, shape) => fromFile(name, v, shape, target).data));
-      else place(param, device);
+      if (device === 'disk') {
+        // Without a layout the file's values are the weight's as they are: uploads read them a piece at a time.
+        const convert = target.layout === undefined ? undefined : (v: Float32Array | Int32Array, shape: number[]): Float32Array | Int32Array => fromFile(name, v, shape, target).data;
+        param.toDisk(tensor.diskRef(param, convert));
+      } else place(param, device);
     }
   } catch (error) {
     for (const p of loaded.values()) p.dispose();

@@ -20,7 +20,7 @@ export interface WeightTensor {
    * The disk-tier reference of the loaded weight. `convert` turns file values into the parameter's layout
    * (for a reference that re-reads the checkpoint itself).
    */
-  diskRef(param: Parameter, convert: (values: HostArray, shape: number[]) => HostArray): DiskRef;
+  diskRef(param: Parameter, convert: ((values: HostArray, shape: number[]) => HostArray) | undefined): DiskRef;
 }
 
 /** A checkpoint folder or URL, its names known (headers and index read), no tensor read yet. */

@@ -7,14 +7,15 @@ import { decodePacked, isLowPrecisionDtype, type LowPrecisionDtype, type PackedC
 import * as check from './parameter/checks.js';
 import { assignedCodes, encodedStorage, storedByteLength, storedCodes } from './parameter/codes.js';
 import { initialState, type HostValue, type ParameterOptions } from './parameter/initial.js';
-import { hostBytesHeld, NO_STORAGE, onDevice, onDisk, onHost, type DiskRef, type Storage } from './parameter/kinds.js';
+import { hostBytesHeld, NO_STORAGE, onDevice, onDisk, onHost, type DiskRef, type DiskSpan, type Storage } from './parameter/kinds.js';
 import { assignedValues, readBack } from './parameter/moves.js';
 import { ShippedCodes, valuesOf } from './parameter/shipped.js';
 import { transition } from './parameter/transition.js';
 import { int32IsExact } from '../runtime/int32Math.js';
-import { upload, type VariableIdentity } from './parameter/variable.js';
+import { asVariable, upload, type VariableIdentity } from './parameter/variable.js';
+import { uploadFromDisk } from './parameter/pieces.js';
 
-export type { DiskRef, HostValue, ParameterOptions };
+export type { DiskRef, DiskSpan, HostValue, ParameterOptions };
 
 /**
  * One weight of a module. It owns its bytes on exactly one tier and knows how to move them exactly:
@@ -170,13 +171,20 @@ export class Parameter {
    * readback: offloading immutable weights then costs nothing. On the cpu backend the device tensor and
    * the kept copy share one array (tfjs does not copy typed arrays there). Shipped codes (wrapGraphModel's
    * hostWeights: 'shipped') are decoded here and always kept: they are the weight's host form until its values
-   * change (assign), so offloading it again is a dispose and the host stays small.
+   * change (assign), so offloading it again is a dispose and the host stays small. From the "disk" tier, without
+   * keepHostCopy, a float32/int32 weight is read a piece at a time where the backend allows (parameter/pieces.ts):
+   * host memory never holds the whole weight.
    */
   toDevice(options: { keepHostCopy?: boolean } = {}): this {
     const s = this.storage;
     if (s.kind === 'device') return this;
     if (s.kind === 'disposed') throw this.disposedError();
-    if (s.kind === 'disk') return this.move(onHost(s.ref.read())).toDevice(options);
+    if (s.kind === 'disk') {
+      // Straight from the file in pieces where it can be (pieces.ts): host memory never holds the whole weight.
+      const uploaded = options.keepHostCopy === true || this.isLowPrecision ? undefined : uploadFromDisk(s.ref, this);
+      if (uploaded !== undefined) return this.move(onDevice(asVariable(uploaded, this.variable)));
+      return this.move(onHost(s.ref.read())).toDevice(options);
+    }
     // Shipped codes are decoded here (on the main thread) exactly as tfjs decodes them; they always stay kept.
     // Cast words on a backend that rounds int32 (webgl, webgpu) stay kept too: the device copy is not exact.
     const kept = options.keepHostCopy === true || s.data instanceof ShippedCodes || this.wordsNeedHost() ? s.data : undefined;

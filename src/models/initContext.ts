@@ -105,11 +105,13 @@ export function withPlaceholderInit<T>(build: () => T): T {
 }
 
 /** @internal The active init context, if any (the layers' init functions consult it). */
-export function parameterInit(): { random: () => number; place(data: Float32Array, shape: number[]): Parameter } | undefined {
+export function parameterInit(): { random: () => number; alloc(length: number): Float32Array; place(data: Float32Array, shape: number[]): Parameter } | undefined {
   const state = active;
   if (state === undefined) return undefined;
   return {
     random: state.next,
+    // A zeroed array for the values: from the shard writer's arena when generating on disk (initArena.ts).
+    alloc: (length) => state.writer?.alloc(length) ?? new Float32Array(length),
     place(data, shape) {
       if (state.writer !== undefined) return state.writer.place(data, shape);
       if (state.tier === 'placeholder') return new Parameter({ data, shape }).toDisk(PLACEHOLDER);

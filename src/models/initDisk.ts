@@ -4,6 +4,8 @@ import { join } from '../base/platform/path.js';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../base/errors.js';
 import { writeFileAtomicSync } from '../io/atomicWrite.js';
 import { decodeValues, SafetensorsFile } from '../io/safetensors/SafetensorsFile.js';
+import { InitArena } from './initArena.js';
+import { safetensorsSpan } from './parameter/span.js';
 import { encodeSafetensorsLazily, type SafetensorsEntry } from '../io/safetensors/write.js';
 import { emit } from '../runtime/events.js';
 import { ledger } from '../runtime/ledger.js';
@@ -62,6 +64,7 @@ export class InitShardWriter {
   private readonly shards: Shard[] = [];
   private readonly created: Parameter[] = [];
   private readonly keys = new Map<Parameter, [file: string, key: string]>();
+  private readonly arena: InitArena;
 
   constructor(
     readonly dir: string,
@@ -69,12 +72,21 @@ export class InitShardWriter {
     private readonly seed: number,
   ) {
     fs.rmSync(join(dir, INIT_INDEX_NAME), { force: true });
+    this.arena = new InitArena(maxShardBytes);
+  }
+
+  /** A zeroed array for a new weight's values (from the arena: initArena.ts). */
+  alloc(length: number): Float32Array {
+    // place() would write the shard in progress before this weight joins it: written now, the arena starts over.
+    if (this.arena.idle && this.pending.length > 0 && this.pendingBytes + length * 4 > this.maxShardBytes) this.flush();
+    return this.arena.alloc(length);
   }
 
   /** A new weight: held in the shard buffer until its shard is written, then on the disk tier. */
   place(data: Float32Array, shape: number[]): Parameter {
     if (this.pending.length > 0 && this.pendingBytes + data.byteLength > this.maxShardBytes) this.flush();
     const param = new Parameter({ data, shape });
+    this.arena.placed(data);
     this.created.push(param);
     this.pending.push({ key: `w${this.created.length - 1}`, param, data });
     this.pendingBytes += data.byteLength;
@@ -110,7 +122,7 @@ export class InitShardWriter {
     // A weight the build itself disposed (a layer replacing its own init) has nothing left to write.
     this.pending = this.pending.filter((e) => !e.param.isDisposed);
     this.pendingBytes = this.pending.reduce((n, e) => n + e.data.byteLength, 0);
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0) return this.arena.written();
     const file = `weights-${String(this.shards.length + 1).padStart(5, '0')}.safetensors`;
     const path = join(this.dir, file);
     const entries: Record<string, SafetensorsEntry> = Object.create(null);
@@ -122,12 +134,13 @@ export class InitShardWriter {
     const hash = createHash('sha256');
     // The chunks are the weights' own bytes (no copy of the shard is made); hashed as they are written.
     const chunks = encodeSafetensorsLazily(entries, { format: FORMAT, generation: this.generation }, path);
-    writeFileAtomicSync(path, (function* () {
+    const hashed = (function* () {
       for (const chunk of chunks) {
         hash.update(chunk);
         yield chunk;
       }
-    })());
+    })();
+    writeFileAtomicSync(path, Object.assign(hashed, { byteLength: chunks.byteLength }));
     const st = fs.statSync(path);
     const shard: Shard = { file, sha256: hash.digest('hex'), size: st.size, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
     this.shards.push(shard);
@@ -138,6 +151,7 @@ export class InitShardWriter {
     emit('offload', { path, bytes: this.pendingBytes, ms: performance.now() - start, to: 'disk', weights: this.pending.length, hostBytesHeld: heldBytes });
     this.pending = [];
     this.pendingBytes = 0;
+    this.arena.written();
   }
 
   /** Shards numbered past this generation's count, left by an earlier, larger one (ours only: checked by format). */
@@ -164,24 +178,29 @@ export class InitShardWriter {
  * so a stale model never reads another generation's values.
  */
 function initShardRef(path: string, key: string, shard: Identity): DiskRef {
+  const openChecked = (): SafetensorsFile => {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(path);
+    } catch (cause) {
+      throw changed(path, 'it is missing', cause);
+    }
+    const diffs = (['size', 'ino', 'mtimeMs', 'ctimeMs'] as const).filter((k) => st[k] !== shard[k]);
+    if (diffs.length > 0) throw changed(path, `its ${diffs.join(', ')} changed`);
+    return SafetensorsFile.open(path);
+  };
   return {
     path,
     read(): HostArray {
-      let st: fs.Stats;
-      try {
-        st = fs.statSync(path);
-      } catch (cause) {
-        throw changed(path, 'it is missing', cause);
-      }
-      const diffs = (['size', 'ino', 'mtimeMs', 'ctimeMs'] as const).filter((k) => st[k] !== shard[k]);
-      if (diffs.length > 0) throw changed(path, `its ${diffs.join(', ')} changed`);
-      const file = SafetensorsFile.open(path);
+      const file = openChecked();
       try {
         return decodeValues(file.info(key), file.readBytes(key), key, path);
       } finally {
         file.close();
       }
     },
+    // The shards hold float32 as it is (F32): uploads read them a piece at a time.
+    openSpan: () => safetensorsSpan(openChecked(), key),
   };
 }
 

@@ -18,7 +18,7 @@ import { LAYERWISE_CASTING_OPTION_KEYS, type LayerwiseCastingOptions } from '../
 import { removeStrategiesIn } from '../strategies/registry.js';
 import { assignComponentsToDevices, autoRefused, backendNamed, placementBudgets } from './balanced.js';
 import { checkComponents, describeWhere, parseOffloadSeq, strategiesIn, type Components } from './components.js';
-import { loadPipelineComponents, readModelIndex, savePipelineFolder, type PipelineFromPretrainedOptions } from './folders.js';
+import { loadPipelineComponents, readPipelineIndex, savePipelineFolder, type PipelineFromPretrainedOptions } from './folders.js';
 import { gatherOnActiveBackend, placeComponents, type Placement } from './placement.js';
 import { PipelineSwitches, type VaeTilingOptions } from './switches.js';
 import { planPipelineMemory, type MemoryPlan, type PipelinePlanOptions } from './planMemory.js';
@@ -94,17 +94,17 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
   }
 
   /**
-   * Builds a pipeline from a folder written by savePretrained: each component's class comes from the
-   * @module registry and its weights go straight to their tier (per-component `componentOptions`, e.g. a
-   * deviceMap); `components` supplies some components instead of loading them. Called on a subclass, the
-   * folder must have been saved by that class.
+   * Builds a pipeline from a folder written by savePretrained, or its http(s) URL: each component's class comes from
+   * the @module registry, its weights go straight to their tier (`componentOptions` per component, e.g. a deviceMap);
+   * `components` supplies some instead of loading them. Called on a subclass, the folder must be that class's.
    */
   static async fromPretrained<P extends Pipeline<any>>(
     this: new (components: any) => P,
-    dir: string,
+    dir: string | URL,
     options: PipelineFromPretrainedOptions = {},
   ): Promise<P> {
-    const { className } = readModelIndex(dir);
+    const index = await readPipelineIndex(dir, options);
+    const className = index.className;
     if ((this as unknown) !== Pipeline && className !== this.name) {
       throw new MemhooksError(ERROR_CODES.UNKNOWN_MODULE_CLASS, `The pipeline in ${dir} was saved by ${className}, not ${this.name}. Call ${className}.fromPretrained, or Pipeline.fromPretrained to load its components into a plain Pipeline.`);
     }
@@ -113,7 +113,7 @@ export class Pipeline<C extends { [K in keyof C]: Module } = Components> {
     if (deviceMap === 'auto') throw autoRefused();
     if (deviceMap === 'balanced') placementBudgets(maxMemory);
     else if (deviceMap !== undefined) backendNamed(deviceMap, 'deviceMap');
-    const { components, loaded } = await loadPipelineComponents(dir, options);
+    const { components, loaded } = await loadPipelineComponents(dir, index, options);
     try {
       const pipe = new this(components);
       if (deviceMap !== undefined) pipe.placeComponents(deviceMap, { maxMemory });

@@ -7,9 +7,12 @@ import { deviceMapHandleOf, fromPretrained, type FromPretrainedOptions } from '.
 import type { MaxMemory } from '../models/deviceTypes.js';
 import { savePretrained, type SavePretrainedOptions } from '../loading/savePretrained.js';
 import { parseStrictJson } from '../io/safetensors/strictJson.js';
+import type { UrlReadOptions } from '../io/safetensors/httpRanges.js';
+import { isUrlFolder } from '../loading/weightSources.js';
 import type { Module } from '../models/Module.js';
 import { describeValue } from '../models/paths.js';
 import type { Components } from './components.js';
+import { checkComponentUrl, componentUrl, fetchModelIndex, pipelineFolderUrl, transportCode } from './remoteFolders.js';
 
 export const MODEL_INDEX_NAME = 'model_index.json';
 
@@ -23,7 +26,11 @@ export interface ModelIndex {
   [component: string]: string | number | [string, string];
 }
 
-export interface PipelineFromPretrainedOptions {
+/**
+ * With a folder URL, also how it is read (allowFullDownload, headers, fetch: UrlReadOptions): model_index.json,
+ * every config.json and every component's weights; a component's own componentOptions take precedence.
+ */
+export interface PipelineFromPretrainedOptions extends UrlReadOptions {
   /** Components to use as given instead of loading their folders (diffusers' `unet=unet` arguments). */
   components?: Record<string, Module>;
   /** Options for each loaded component's fromPretrained (deviceMap, maxMemory, offloadFolder, weightsName). */
@@ -54,16 +61,39 @@ export function savePipelineFolder(className: string, components: Components, di
   return index;
 }
 
+/** The pipeline class name and the component → class names that model_index.json gives. */
+export interface PipelineIndex {
+  className: string;
+  classes: Map<string, string>;
+}
+
 /** Reads and checks model_index.json; returns the pipeline class name and the component → class names. */
-export function readModelIndex(dir: string): { className: string; classes: Map<string, string> } {
+export function readModelIndex(dir: string): PipelineIndex {
   const path = join(dir, MODEL_INDEX_NAME);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Could not read ${path}: a pipeline folder needs the model_index.json that pipeline.savePretrained(dir) writes.`, { cause });
+  }
+  return parseModelIndex(text, path, 'a pipeline folder');
+}
+
+/** readModelIndex for a folder or a folder URL (one GET): what fromPretrained reads first. */
+export async function readPipelineIndex(dir: string | URL, options: UrlReadOptions): Promise<PipelineIndex> {
+  if (!isUrlFolder(dir)) return readModelIndex(dir as string);
+  const { url, text } = await fetchModelIndex(pipelineFolderUrl(dir), MODEL_INDEX_NAME, options);
+  return parseModelIndex(text, url, 'a pipeline folder URL');
+}
+
+/** model_index.json's text, strictly (no duplicate keys) and of the right shape; `path` (a file or a URL) names it. */
+function parseModelIndex(text: string, path: string, what: string): PipelineIndex {
   let index: Record<string, unknown>;
   try {
-    const text = readFileSync(path, 'utf8');
     parseStrictJson(text);
     index = JSON.parse(text) as Record<string, unknown>;
   } catch (cause) {
-    throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Could not read ${path}: a pipeline folder needs the model_index.json that pipeline.savePretrained(dir) writes.`, { cause });
+    throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `Could not read ${path}: ${what} needs the model_index.json that pipeline.savePretrained(dir) writes.`, { cause });
   }
   if (typeof index?._class_name !== 'string') {
     throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `${path} has no "_class_name" string; it was not written by pipeline.savePretrained.`);
@@ -80,12 +110,19 @@ export function readModelIndex(dir: string): { className: string; classes: Map<s
 }
 
 /**
- * Loads every component of a pipeline folder that `given` does not supply. Everything that can be checked
- * without loading (component names, folders, classes) is checked first; a load that fails disposes the
- * components loaded before it, so nothing half-loaded stays allocated.
+ * Loads every component of a pipeline folder (or folder URL) that `given` does not supply, from the index
+ * readPipelineIndex read. Everything that can be checked without loading (component names, folders, classes)
+ * is checked first; a load that fails disposes the components loaded before it, so nothing half-loaded stays
+ * allocated.
  */
-export async function loadPipelineComponents(dir: string, options: PipelineFromPretrainedOptions): Promise<{ components: Components; loaded: Components }> {
-  const { classes } = readModelIndex(dir);
+export async function loadPipelineComponents(
+  dir: string | URL,
+  { classes }: PipelineIndex,
+  options: PipelineFromPretrainedOptions,
+): Promise<{ components: Components; loaded: Components }> {
+  const remote = isUrlFolder(dir) ? pipelineFolderUrl(dir) : undefined;
+  const { allowFullDownload, headers, fetch } = options;
+  const reading: UrlReadOptions = { allowFullDownload, headers, fetch };
   const given = options.components ?? {};
   const perComponent = options.componentOptions ?? {};
   for (const name of [...Object.keys(given), ...Object.keys(perComponent)]) {
@@ -95,7 +132,11 @@ export async function loadPipelineComponents(dir: string, options: PipelineFromP
   }
   const toLoad = [...classes].filter(([name]) => given[name] === undefined);
   for (const [name, className] of toLoad) {
-    const folder = join(dir, name);
+    if (remote !== undefined) {
+      await checkComponentUrl(remote, name, className, reading);
+      continue;
+    }
+    const folder = join(dir as string, name);
     if (!existsSync(folder) || !statSync(folder).isDirectory() || !existsSync(join(folder, CONFIG_NAME))) {
       throw new MemhooksError(ERROR_CODES.CHECKPOINT_MISMATCH, `Pipeline component "${name}" has no folder ${folder} with a ${CONFIG_NAME}. Save the pipeline again, or pass the component yourself: fromPretrained(dir, { components: { ${name}: model } }).`);
     }
@@ -114,17 +155,21 @@ export async function loadPipelineComponents(dir: string, options: PipelineFromP
       throw new InvalidArgumentError(`fromPretrained: a pipeline-level deviceMap places whole components, so componentOptions cannot also give ${mapped.map((n) => `"${n}"`).join(', ')} a deviceMap. Use one or the other.`);
     }
   }
+  const where = (name: string) => (remote === undefined ? join(dir as string, name) : componentUrl(remote, name));
   const loaded: Components = {};
   try {
     for (const [name] of toLoad) {
       try {
         // With a pipeline-level placement each component is loaded onto the host first (never onto a device
         // it will not run on), then placed whole.
-        const opts = placing ? { ...perComponent[name], deviceMap: { '': 'host' } } : perComponent[name];
-        loaded[name] = await fromPretrained<Module>(undefined, join(dir, name), opts);
+        const own = remote === undefined ? perComponent[name] : { ...reading, ...perComponent[name] };
+        const opts = placing ? { ...own, deviceMap: { '': 'host' } } : own;
+        loaded[name] = await fromPretrained<Module>(undefined, where(name), opts);
         if (placing) deviceMapHandleOf(loaded[name]!)?.remove();
       } catch (cause) {
-        throw new MemhooksError(ERROR_CODES.CHECKPOINT_MISMATCH, `Loading pipeline component "${name}" from ${join(dir, name)} failed; the components loaded before it were released.`, { cause });
+        // From a URL, a server that fails (or ignores Range) keeps its code: the fix is on the server's side.
+        const code = remote === undefined ? ERROR_CODES.CHECKPOINT_MISMATCH : transportCode(cause, ERROR_CODES.CHECKPOINT_MISMATCH);
+        throw new MemhooksError(code, `Loading pipeline component "${name}" from ${where(name)} failed; the components loaded before it were released.`, { cause });
       }
     }
   } catch (error) {

@@ -104,7 +104,16 @@ describe('the worker sources are built from the main thread modules, not retyped
       expect(length).toBe(layout.ERROR_MAX);
       expect(Buffer.from(control, layout.ERROR_AT, length).toString('utf8')).toBe('unknown storage dtype float4'.slice(0, layout.ERROR_MAX));
       const missing = join(os.tmpdir(), `memhooks-missing-${process.pid}.bin`);
-      expect(run({ op: 'read', path: missing, size: 1, mtimeMs: 0, ranges: [0, 1, 0], hash: false })).toBe(42);
+      // A deleted file is a changed one (CHANGED); a read that fails otherwise (a folder: EISDIR) is FAILED.
+      expect(run({ op: 'read', path: missing, size: 1, mtimeMs: 0, ranges: [0, 1, 0], hash: false })).toBe(43);
+      expect(Buffer.from(control, layout.ERROR_AT, state[layout.ERROR_LENGTH]!).toString('utf8')).toBe('it was deleted');
+      const folder = fs.mkdtempSync(join(os.tmpdir(), 'memhooks-layout-dir-'));
+      try {
+        const st = fs.statSync(folder);
+        expect(run({ op: 'read', path: folder, size: st.size, mtimeMs: Math.floor(st.mtimeMs), ranges: [0, 1, 0], hash: false })).toBe(42);
+      } finally {
+        fs.rmSync(folder, { recursive: true, force: true });
+      }
       const file = join(os.tmpdir(), `memhooks-layout-${process.pid}.bin`);
       fs.writeFileSync(file, 'abc');
       try {

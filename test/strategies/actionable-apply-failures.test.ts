@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { applyGroupOffloading, applySequentialOffload, dispatchModel, memory, MemhooksError, type Module } from '../../src/index.js';
+import { applyGroupOffloading, applySequentialOffload, dispatchModel, Linear, memory, MemhooksError, saveShardedCheckpoint, withParameterInit, type Module } from '../../src/index.js';
 import { writeFileAtomicSync } from '../../src/io/atomicWrite.js';
 import { nodePlatform } from '../../src/base/platform/node.js';
 import { BACKENDS, useBackend } from '../helpers/backends.js';
@@ -15,10 +15,13 @@ import { Chain } from './device-map/models.js';
  * A full disk (or a folder without permission) cannot be made in a test: the writes fail instead the way
  * the kernel fails them, through the Node platform's writeSync (src/base/platform), after the first `okWrites` writes succeed.
  */
-const fault: { code?: 'ENOSPC' | 'EACCES' | 'EROFS'; okWrites: number } = { okWrites: 0 };
+const fault: { code?: 'ENOSPC' | 'EACCES' | 'EROFS'; okWrites: number; free?: number; writes: number } = { okWrites: 0, writes: 0 };
 useNodePlatformWith({
   files: {
+    // The free space the writers check before writing (assertRoomToWrite), when a test sets one.
+    statfsSync: (path: string) => (fault.free === undefined ? nodePlatform.files.statfsSync(path) : { bavail: fault.free, bsize: 1 }),
     writeSync: (fd: number, buffer: Uint8Array, offset: number, length: number) => {
+      fault.writes++;
       if (fault.code !== undefined && fault.okWrites-- <= 0) {
         const messages = { ENOSPC: 'no space left on device', EACCES: 'permission denied', EROFS: 'read-only file system' };
         throw Object.assign(new Error(`${fault.code}: ${messages[fault.code]}, write`), { code: fault.code, syscall: 'write' });
@@ -31,6 +34,7 @@ useNodePlatformWith({
 afterEach(() => {
   fault.code = undefined;
   fault.okWrites = 0;
+  fault.free = undefined;
 });
 
 const filesUnder = (dir: string): string[] => (existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String) : []);
@@ -141,6 +145,67 @@ describe.each(BACKENDS)('a disk write that fails for a reason the user can act o
     const weightBytes = model.parameters().reduce((n, p) => n + p.byteLength, 0);
     const first = failsCleanly(model, folder, () => applyGroupOffloading(model, { offloadType: 'leaf_level', offloadToDiskPath: folder }));
     expect(first).toContain(`(${weightBytes} bytes), `);
+  });
+});
+
+describe.each(BACKENDS)('free space checked before writing, on %s', (backend) => {
+  beforeAll(() => useBackend(backend));
+  const scratch = scratchDirs('memhooks-diskroom-');
+
+  /** Fails cleanly with the free space below the weights, having written nothing at all; returns the first line. */
+  function refusedBeforeWriting(model: Module, folder: string, apply: () => unknown): string {
+    fault.free = 100;
+    fault.writes = 0;
+    const first = failsCleanly(model, folder, apply);
+    expect(fault.writes).toBe(0);
+    expect(first).toContain('100 B (100 bytes) free');
+    return first;
+  }
+
+  it('group offloading, sequential offload and a disk device map refuse before their first write', () => {
+    const folder = (): string => join(scratch(), 'offload');
+    const weights = (m: Module): number => m.parameters().reduce((n, p) => n + p.byteLength, 0);
+    let model: Module = new ConvNet();
+    let dir = folder();
+    let first = refusedBeforeWriting(model, dir, () => applyGroupOffloading(model, { offloadType: 'leaf_level', useStream: true, offloadToDiskPath: dir }));
+    expectNoSpaceMessage(first, dir, 'offloadToDiskPath');
+    expect(first).toContain(`(${weights(model)} bytes), `);
+    model = new ConvNet();
+    dir = folder();
+    first = refusedBeforeWriting(model, dir, () => applySequentialOffload(model, { offloadToDiskPath: dir }));
+    expectNoSpaceMessage(first, dir, 'offloadToDiskPath');
+    model = new Chain(3);
+    dir = folder();
+    first = refusedBeforeWriting(model, dir, () => dispatchModel(model, { 'blocks.0': 'device', 'blocks.1': 'disk', 'blocks.2': 'host', head: 'disk' }, { offloadFolder: dir }));
+    expect(first).toMatch(/no space left on the disk holding .*100 B \(100 bytes\) free/);
+  });
+
+  it('an atomic write, a generation on disk and a sharded save refuse before their first write', () => {
+    const dir = scratch();
+    fault.free = 100;
+    fault.writes = 0;
+    const path = join(dir, 'config.json');
+    writeFileSync(path, 'old');
+    expect(() => writeFileAtomicSync(path, new Uint8Array(1000))).toThrow(/no space left on the disk holding .*needs 1000 B \(1000 bytes\), 100 B \(100 bytes\) free/);
+    expect(readFileSync(path, 'utf8')).toBe('old');
+    const init = join(dir, 'init');
+    expect(() => withParameterInit({ tier: 'disk', dir: init, seed: 0 }, () => new Linear(16, 16))).toThrow(/needs 1\.\d+ KiB \(\d+ bytes\), 100 B \(100 bytes\) free/);
+    expect(filesUnder(init)).toEqual([]);
+    const saved = join(dir, 'saved');
+    const w = tf.zeros([64]);
+    expect(() => saveShardedCheckpoint({ w }, saved)).toThrow(/saveShardedCheckpoint could not write its files .*needs 256 B \(256 bytes\), 100 B \(100 bytes\) free/);
+    w.dispose();
+    expect(filesUnder(saved)).toEqual([]);
+    expect(fault.writes).toBe(0);
+  });
+
+  it('with room, the same writes go ahead', () => {
+    const model = new ConvNet();
+    const dir = join(scratch(), 'offload');
+    fault.free = 1e12;
+    const handle = applyGroupOffloading(model, { offloadType: 'leaf_level', offloadToDiskPath: dir });
+    expect(filesUnder(dir).length).toBeGreaterThan(0);
+    handle.remove();
   });
 });
 

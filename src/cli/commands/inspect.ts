@@ -20,6 +20,7 @@ import { defaultMaxMemory, type DefaultMaxMemory } from '../../strategies/device
 import { EXIT, UsageError, type CommandContext } from '../io.js';
 import { checkBackend, CLI_BACKENDS as BENCH_BACKENDS, zooSizeOf } from '../choices.js';
 import { disposeAll, loadFolder, type InspectedComponent } from './inspectFolder.js';
+import { isInspectUrl, loadUrl } from './inspectUrl.js';
 
 interface InspectOptions {
   maxMemory?: string;
@@ -33,13 +34,13 @@ export function registerInspectCommand(program: Command, ctx: CommandContext): v
   program
     .command('inspect')
     .description('Show a model as memhooks sees it: the module tree with parameter bytes, and the device map inferred under --max-memory.')
-    .argument('<model>', `a zoo pipeline size (${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}), a real model (${PRETRAINED_LAYERS_NAMES.join(', ')}), or a folder written by savePretrained`)
+    .argument('<model>', `a zoo pipeline size (${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}), a real model (${PRETRAINED_LAYERS_NAMES.join(', ')}), or a folder written by savePretrained (or its http(s) URL: read from the headers alone)`)
     .option('--max-memory <budgets>', 'budgets per device for the inferred device map, e.g. device=200MB,host=2GB')
     .option('--device-map <auto>', "'auto': infer the device map; without --max-memory, under the device budget (else the host's free memory) and the host's free memory, both printed")
     .option('--depth <n>', 'tree depth to print (0: components only)', '2')
     .option('--backend <name>', `tfjs backend: ${Object.values(BENCH_BACKENDS).join(' | ')}`, BENCH_BACKENDS.wasm)
     .option('--json', 'print the tree and the map as JSON')
-    .addHelpText('after', '\nExamples:\n  memhooks inspect zoo:small --max-memory device=20MB,host=1GB\n  memhooks inspect zoo:small --device-map auto\n  memhooks inspect ./my-model --depth 3\n  memhooks inspect upscaler-esrgan-2x --depth 1\n')
+    .addHelpText('after', '\nExamples:\n  memhooks inspect zoo:small --max-memory device=20MB,host=1GB\n  memhooks inspect zoo:small --device-map auto\n  memhooks inspect ./my-model --depth 3\n  memhooks inspect https://example.com/models/my-pipeline/\n  memhooks inspect upscaler-esrgan-2x --depth 1\n')
     .action(async (model: string, opts: InspectOptions) => {
       ctx.setExitCode(await runInspect(model, opts, ctx));
     });
@@ -66,9 +67,10 @@ async function load(model: string): Promise<InspectedComponent[]> {
   // On the host: inspecting must not need the device, whatever the size.
   if (size !== undefined) return modules(Object.entries(createDiffusionComponents(size, { tier: 'host' })));
   if ((PRETRAINED_LAYERS_NAMES as readonly string[]).includes(model)) return modules([[model, wrapLayersModel(await loadPretrained(model as LayersPretrainedName))]]);
+  if (isInspectUrl(model)) return loadUrl(model);
   if (existsSync(model)) return loadFolder(model);
   throw new UsageError(
-    `"${model}" is no zoo size, real model or folder. Zoo: ${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}; real models: ${PRETRAINED_LAYERS_NAMES.join(', ')}.`,
+    `"${model}" is no zoo size, real model, folder or http(s) URL. Zoo: ${DIFFUSION_SIZE_NAMES.map((s) => `zoo:${s}`).join(', ')}; real models: ${PRETRAINED_LAYERS_NAMES.join(', ')}.`,
   );
 }
 

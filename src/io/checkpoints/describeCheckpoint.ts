@@ -49,8 +49,6 @@ export function describeCheckpoint(dir: string, weightsName = findWeightsName(di
   const checkpoint = openCheckpoint(dir, { weightsName });
   const tensors: CheckpointTensorSummary[] = [];
   for (const { name, info } of checkpointTensors(checkpoint)) tensors.push({ name, dtype: info.dtype, shape: [...info.shape], bytes: info.byteLength });
-  // Files order tensors by alignment and name; by name with numbered segments in number order reads as a model does.
-  tensors.sort((a, b) => compareNames(a.name, b.name));
   const first = SafetensorsFile.open(checkpoint.files[0]!);
   let layouts: string | undefined;
   try {
@@ -58,6 +56,13 @@ export function describeCheckpoint(dir: string, weightsName = findWeightsName(di
   } finally {
     first.close();
   }
+  return summarize(dir, weightsName, tensors, layouts);
+}
+
+/** The summary of the tensors read from the headers (a folder's or a URL's), in name order. */
+export function summarize(dir: string, weightsName: string, tensors: CheckpointTensorSummary[], layouts: string | undefined): CheckpointSummary {
+  // Files order tensors by alignment and name; by name with numbered segments in number order reads as a model does.
+  tensors.sort((a, b) => compareNames(a.name, b.name));
   return { dir, weightsName, tensors, bytes: tensors.reduce((n, t) => n + t.bytes, 0), layouts };
 }
 

@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, rmSync } from '../../base/platform/fs.js';
 import { join } from '../../base/platform/path.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { ERROR_CODES, InvalidArgumentError, MemhooksError } from '../../base/errors.js';
+import { assertRoomToWrite, diskWriteFailure } from '../../base/actionable.js';
 import { parseSize, type Size } from '../../runtime/size.js';
 import { writeFileAtomicSync } from '../atomicWrite.js';
 import { dtypeBytes, isWritableDtype } from '../safetensors/dtypes.js';
@@ -57,6 +58,12 @@ export function saveShardedCheckpoint(
   const files = shards.length === 1 ? [weightsName] : shards.map((_, i) => shardFileName(weightsName, i, shards.length));
   const created = makeFolder(dir);
   try {
+    const bytesNeeded = planned.reduce((n, t) => n + t.byteLength, 0);
+    try {
+      assertRoomToWrite(dir, bytesNeeded);
+    } catch (cause) {
+      throw diskWriteFailure({ what: 'saveShardedCheckpoint', folder: dir, bytesNeeded }, cause, `saveShardedCheckpoint: no room in ${dir}.`);
+    }
     return writeShards(shards, files, planned, dir, weightsName, metadata);
   } catch (error) {
     // A folder this save made holds nothing but what this save wrote.

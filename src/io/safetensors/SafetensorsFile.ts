@@ -84,6 +84,18 @@ export class SafetensorsFile {
   }
 
   /**
+   * Reads `target.byteLength` bytes of the tensor's raw bytes, from `byteOffset` within the tensor, into `target`:
+   * a piece of a tensor too big to hold whole (an upload through a small reused buffer).
+   */
+  readRange(name: string, target: Uint8Array, byteOffset: number): void {
+    const info = this.info(name);
+    if (byteOffset < 0 || byteOffset + target.byteLength > info.byteLength) {
+      throw new MemhooksError(ERROR_CODES.INVALID_ARGUMENT, `readRange(${JSON.stringify(name)}): bytes ${byteOffset}..${byteOffset + target.byteLength} are outside the tensor's ${info.byteLength}.`);
+    }
+    readExactly(this.openFd(), target.byteLength, info.byteOffset + byteOffset, target.byteLength, this.path, target);
+  }
+
+  /**
    * The tensor as a tf.Tensor on the active backend: F32 and I32 as they are; F16, BF16 and F8 decoded
    * exactly to float32; U8 and I64 (when every value fits) as int32; BOOL as bool.
    */

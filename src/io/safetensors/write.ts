@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { InvalidArgumentError } from '../../base/errors.js';
-import { writeFileAtomic, writeFileAtomicSync } from '../atomicWrite.js';
+import { writeFileAtomic, writeFileAtomicSync, type SizedChunks } from '../atomicWrite.js';
 import { dtypeAlignment, dtypeBytes, isWritableDtype, WRITABLE_DTYPES, type SafetensorsDtype } from './dtypes.js';
 import { MAX_HEADER_BYTES } from './header.js';
 
@@ -65,7 +65,7 @@ export function encodeSafetensorsLazily(
   entries: Record<string, SafetensorsEntry | LazyEntry>,
   metadata: Record<string, string> | undefined,
   path: string,
-): Iterable<Uint8Array> {
+): SizedChunks {
   const names = Object.keys(entries);
   for (const name of names) validateEntry(name, entries[name]!, path);
   names.sort((a, b) => dtypeAlignment(entries[b]!.dtype) - dtypeAlignment(entries[a]!.dtype) || (a < b ? -1 : a > b ? 1 : 0));
@@ -86,7 +86,7 @@ export function encodeSafetensorsLazily(
   const head = new Uint8Array(8 + padded).fill(0x20);
   new DataView(head.buffer).setBigUint64(0, BigInt(padded), true);
   head.set(json, 8);
-  return (function* () {
+  const chunks = (function* () {
     yield head;
     for (const name of names) {
       const entry = entries[name]!;
@@ -97,6 +97,8 @@ export function encodeSafetensorsLazily(
       yield data;
     }
   })();
+  // The total is known from the header: the atomic write checks that the disk has room for it before writing.
+  return Object.assign(chunks, { byteLength: head.byteLength + offset });
 }
 
 function byteLengthOf(entry: SafetensorsEntry | LazyEntry): number {

@@ -13,7 +13,7 @@ export function uniformParameter(shape: number[], fanIn: number, options: { tran
   const stored = options.transposed === true ? [shape[1]!, shape[0]!] : shape;
   const init = parameterInit();
   if (init === undefined) return new Parameter(tf.randomUniform(stored, -bound, bound, 'float32'));
-  const data = new Float32Array(sizeOf(shape));
+  const data = init.alloc(sizeOf(shape));
   if (options.transposed === true) {
     const [rows, cols] = shape as [number, number];
     for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[c * rows + r] = (2 * init.random() - 1) * bound;
@@ -25,19 +25,19 @@ export function uniformParameter(shape: number[], fanIn: number, options: { tran
 
 export function onesParameter(shape: number[]): Parameter {
   const init = parameterInit();
-  return init === undefined ? new Parameter(tf.ones(shape, 'float32')) : init.place(new Float32Array(sizeOf(shape)).fill(1), shape);
+  return init === undefined ? new Parameter(tf.ones(shape, 'float32')) : init.place(init.alloc(sizeOf(shape)).fill(1), shape);
 }
 
 export function zerosParameter(shape: number[]): Parameter {
   const init = parameterInit();
-  return init === undefined ? new Parameter(tf.zeros(shape, 'float32')) : init.place(new Float32Array(sizeOf(shape)), shape);
+  return init === undefined ? new Parameter(tf.zeros(shape, 'float32')) : init.place(init.alloc(sizeOf(shape)), shape);
 }
 
 /** Standard normal values (Embedding's init, as torch.nn.Embedding). */
 export function normalParameter(shape: number[]): Parameter {
   const init = parameterInit();
   if (init === undefined) return new Parameter(tf.randomNormal(shape, 0, 1, 'float32'));
-  const data = new Float32Array(sizeOf(shape));
+  const data = init.alloc(sizeOf(shape));
   // Box–Muller: two uniforms give two normals; 1 − u keeps the logarithm finite.
   for (let i = 0; i < data.length; i += 2) {
     const r = Math.sqrt(-2 * Math.log(1 - init.random()));

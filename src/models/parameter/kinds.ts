@@ -8,6 +8,21 @@ export interface DiskRef {
   readonly path: string;
   /** The stored bytes, read synchronously, in a fresh array the parameter may adopt. */
   read(): HostArray;
+  /**
+   * Where the stored bytes are the weight's float32/int32 values as they are (little-endian, no conversion): the
+   * file opened for reading them a piece at a time, so that an upload never holds the whole weight in host memory
+   * (pieces.ts). Absent, or undefined once the file is open, where the bytes need converting (a checkpoint in
+   * another dtype or layout, cast codes).
+   */
+  openSpan?(): DiskSpan | undefined;
+}
+
+/** A weight's raw float32/int32 bytes in an open file (DiskRef.openSpan). */
+export interface DiskSpan {
+  readonly byteLength: number;
+  /** Reads `target.byteLength` bytes of the values, from `byteOffset` within them, into `target`. */
+  readAt(target: Uint8Array, byteOffset: number): void;
+  close(): void;
 }
 
 /**

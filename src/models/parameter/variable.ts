@@ -44,11 +44,14 @@ export interface UploadShape {
 /** A kept device tensor of `data` (adopted, not copied, on the cpu backend). */
 export function upload(data: HostArray, weight: UploadShape, identity: VariableIdentity | undefined): tf.Tensor {
   if (weight.isLowPrecision) return wordsTensor(data);
-  const shape = weight.shape as number[];
-  if (identity === undefined) return tf.keep(tf.tensor(data, shape, weight.dtype));
+  return asVariable(tf.keep(tf.tensor(data, weight.shape as number[], weight.dtype)), identity);
+}
+
+/** The kept upload `handle`, or a Variable with the weight's identity made of it (the handle is then let go). */
+export function asVariable(handle: tf.Tensor, identity: VariableIdentity | undefined): tf.Tensor {
+  if (identity === undefined) return handle;
   // The old variable was disposed when the bytes left the device, so its name is free again. The variable
   // shares the upload's buffer; disposing the upload handle only drops a reference.
-  const handle = tf.tensor(data, shape, weight.dtype);
   const variable = tf.variable(handle, identity.trainable, identity.name);
   handle.dispose();
   return variable;

@@ -62,7 +62,14 @@ export function runTransferWorker(host: WorkerHost, decoder: Decoder, layout: Co
     const fs = host.files;
     if (fs === undefined) throw new Error('this worker cannot read files');
     // Opened per job (not cached): a file replaced since apply must be seen as the new file and refused.
-    const fd = fs.openSync(job.path, 'r');
+    let fd: number;
+    try {
+      fd = fs.openSync(job.path, 'r');
+    } catch (error) {
+      // Deleted behind the model's back (in a page: the site's storage cleared): not the file recorded either.
+      if ((error as { code?: unknown }).code === 'ENOENT') throw new FileChanged('it was deleted');
+      throw error;
+    }
     try {
       const st = fs.fstatSync(fd);
       const diffs: string[] = [];
@@ -70,7 +77,7 @@ export function runTransferWorker(host: WorkerHost, decoder: Decoder, layout: Co
       if (Math.floor(st.mtimeMs) !== job.mtimeMs) diffs.push('mtimeMs ' + Math.floor(st.mtimeMs) + ' vs ' + job.mtimeMs);
       if (job.ino !== undefined && st.ino !== job.ino) diffs.push('ino ' + st.ino + ' vs ' + job.ino);
       if (job.ctimeMs !== undefined && st.ctimeMs !== job.ctimeMs) diffs.push('ctimeMs ' + st.ctimeMs + ' vs ' + job.ctimeMs);
-      if (diffs.length > 0) throw new FileChanged(diffs.join(', '));
+      if (diffs.length > 0) throw new FileChanged('it was modified: ' + diffs.join(', '));
       const hash = job.hash && host.createHash ? host.createHash('sha256') : null;
       const r = job.ranges;
       for (let i = 0; i < r.length; i += 3) {

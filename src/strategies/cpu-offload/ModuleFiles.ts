@@ -1,13 +1,14 @@
 import * as fs from '../../base/platform/fs.js';
 import { join } from '../../base/platform/path.js';
 import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
-import { diskWriteFailure } from '../../base/actionable.js';
+import { assertRoomToWrite, diskWriteFailure } from '../../base/actionable.js';
 import type { HostArray } from '../../models/dtypes.js';
-import type { DiskRef, Parameter } from '../../models/Parameter.js';
+import type { Parameter } from '../../models/Parameter.js';
 import { ledger } from '../../runtime/ledger.js';
 import { memory } from '../../runtime/memory.js';
 import { emit } from '../../runtime/events.js';
 import { bytesOf, checksumOf, codesTensorOf, groupFileName, readGroupSync, writeGroupFile, type GroupFile, type GroupRecord } from '../shared/groupFiles.js';
+import { groupFileRef, onloadInPieces } from '../shared/groupFileRefs.js';
 
 /** One module's own weights in one file. */
 interface Entry {
@@ -31,11 +32,13 @@ export class ModuleFiles {
 
   /** Writes one file per module (failing, it deletes what it wrote and throws with the model unchanged). */
   write(owners: ReadonlyArray<{ path: string; params: readonly Parameter[] }>): void {
+    const bytesNeeded = owners.reduce((n, o) => n + o.params.reduce((m, p) => m + p.byteLength, 0), 0);
     try {
       if (!fs.existsSync(this.dir)) {
         fs.mkdirSync(this.dir, { recursive: true });
         this.createdDir = true;
       }
+      assertRoomToWrite(this.dir, bytesNeeded);
       for (const { path, params } of owners) {
         // A cast weight (layerwise casting) is written as its codes, under safetensors' own dtype.
         const coded = params.map((p, i) => (p.isLowPrecision ? codesTensorOf(p, `${path}#${i}`) : undefined));
@@ -51,7 +54,6 @@ export class ModuleFiles {
       }
     } catch (cause) {
       this.close();
-      const bytesNeeded = owners.reduce((n, o) => n + o.params.reduce((m, p) => m + p.byteLength, 0), 0);
       throw diskWriteFailure(
         { what: 'Sequential offload', folder: this.dir, bytesNeeded, option: 'offloadToDiskPath' },
         cause,
@@ -68,7 +70,7 @@ export class ModuleFiles {
   /** Leaves the weights only on disk (a dispose: the file holds them). */
   offload(entry: Entry): void {
     const start = performance.now();
-    entry.params.forEach((p, i) => p.toDisk(refFor(entry.file, i)));
+    entry.params.forEach((p, i) => p.toDisk(groupFileRef(entry.file, i)));
     emit('offload', { path: entry.path, bytes: entry.params.reduce((n, p) => n + p.byteLength, 0), ms: performance.now() - start, to: 'disk' });
   }
 
@@ -77,8 +79,10 @@ export class ModuleFiles {
     const bytes = entry.params.reduce((n, p) => n + p.byteLength, 0);
     memory.assertDeviceBudget(bytes, what, 'Nothing smaller than one module can be onloaded: split the module, or cast its weights lower.');
     const start = performance.now();
-    const views = this.read(entry);
-    entry.params.forEach((p, i) => p.diskToDevice(views[i]!));
+    if (!this.onloadInPieces(entry)) {
+      const views = this.read(entry);
+      entry.params.forEach((p, i) => p.diskToDevice(views[i]!));
+    }
     emit('onload', { path: entry.path, bytes, ms: performance.now() - start, from: 'disk' });
   }
 
@@ -89,17 +93,29 @@ export class ModuleFiles {
     return out;
   }
 
+  private onloadInPieces(entry: Entry): boolean {
+    try {
+      return onloadInPieces(entry.params);
+    } catch (cause) {
+      throw this.unreadable(entry, cause);
+    }
+  }
+
   private read(entry: Entry): HostArray[] {
     try {
       return readGroupSync(entry.file);
     } catch (cause) {
-      throw new MemhooksError(
-        ERROR_CODES.OFFLOAD_FILE_CHANGED,
-        `Sequential offload cannot read the weights of module "${entry.path}" back from ${entry.file.path}. Do not modify offloadToDiskPath while a model is offloaded there; ` +
-          `reload the model (its weights are only in that file).`,
-        { cause },
-      );
+      throw this.unreadable(entry, cause);
     }
+  }
+
+  private unreadable(entry: Entry, cause: unknown): MemhooksError {
+    return new MemhooksError(
+      ERROR_CODES.OFFLOAD_FILE_CHANGED,
+      `Sequential offload cannot read the weights of module "${entry.path}" back from ${entry.file.path}. Do not modify offloadToDiskPath while a model is offloaded there; ` +
+        `reload the model (its weights are only in that file).`,
+      { cause },
+    );
   }
 
   /** Deletes the files (and the folder, if this created it and it is empty). Idempotent. */
@@ -117,10 +133,6 @@ export class ModuleFiles {
       }
     }
   }
-}
-
-function refFor(file: GroupFile, index: number): DiskRef {
-  return { path: file.path, read: () => readGroupSync(file)[index]!.slice() };
 }
 
 function currentBytes(p: Parameter): HostArray {

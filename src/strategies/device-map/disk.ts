@@ -5,6 +5,7 @@ import { allocatePacked, type LowPrecisionDtype } from '../../dtypes/index.js';
 import type { HostArray } from '../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../models/Parameter.js';
 import { decodeValues, SafetensorsFile } from '../../io/safetensors/SafetensorsFile.js';
+import { safetensorsSpan } from '../../models/parameter/span.js';
 import { saveSafetensorsSync, type SafetensorsEntry } from '../../io/safetensors/write.js';
 import { codesTensorOf } from '../shared/groupFiles.js';
 
@@ -26,6 +27,8 @@ export function safetensorsRef(path: string, name: string, convert?: (values: Ho
         file.close();
       }
     },
+    // Values in the parameter's own layout are read a piece at a time by uploads (models/parameter/pieces.ts).
+    ...(convert === undefined ? { openSpan: () => safetensorsSpan(SafetensorsFile.open(path), name) } : {}),
   };
 }
 

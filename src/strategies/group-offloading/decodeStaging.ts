@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { backendHoldsBuffer } from '../../runtime/uploadNow.js';
 import type { Parameter } from '../../models/Parameter.js';
 import { emit } from '../../runtime/events.js';
 import { memory } from '../../runtime/memory.js';
@@ -154,8 +155,11 @@ export function attachDecodedFrom(group: ModuleGroup, buffer: ArrayBufferLike, t
   return adopted;
 }
 
-/** Whether the backend keeps `buffer` itself as the tensor's storage (cpu adopts typed arrays). */
+/**
+ * Whether the backend still reads `buffer` for the tensor: cpu adopts typed arrays, tfjs-node reads them at first
+ * use; webgl and webgpu are made to upload now (else they too would read the slot at first use, after the slot
+ * was given to another transfer).
+ */
 export function adopts(t: tf.Tensor, buffer: ArrayBufferLike): boolean {
-  const data = (tf.backend() as unknown as { data?: { get(id: object): { values?: ArrayBufferView } | undefined } }).data;
-  return data?.get(t.dataId)?.values?.buffer === buffer;
+  return backendHoldsBuffer(t, buffer);
 }

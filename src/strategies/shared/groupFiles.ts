@@ -8,6 +8,7 @@ import { saveSafetensorsSync } from '../../io/safetensors/write.js';
 import { bytesPerCode, type LowPrecisionDtype } from '../../dtypes/index.js';
 import type { HostArray } from '../../models/dtypes.js';
 import type { Parameter } from '../../models/Parameter.js';
+import { openChecked } from './groupFileRefs.js';
 
 /** What a group file holds: tensor names (parameter paths), dtypes, shapes, sizes, and the sha256 of the bytes. */
 export interface GroupRecord {
@@ -203,16 +204,8 @@ export function assertUnchanged(file: GroupFile, fd: number): void {
 export function readGroupSync(file: GroupFile): HostArray[] {
   const { at, total } = packedLayout(file.record);
   const buffer = new ArrayBuffer(total);
-  let fd: number;
+  const fd = openChecked(file);
   try {
-    fd = fs.openSync(file.path, 'r');
-  } catch (error) {
-    // Deleted behind the model's back (in a page: the site's storage cleared): the file is not the one written.
-    if ((error as { code?: unknown }).code === 'ENOENT') throw fileChangedError(file, 'it was deleted');
-    throw error;
-  }
-  try {
-    assertUnchanged(file, fd);
     file.record.tensors.forEach((t, i) => {
       const view = new Uint8Array(buffer, at[i]!, t.byteLength);
       for (let done = 0; done < view.length; ) {

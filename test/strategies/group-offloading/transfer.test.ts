@@ -53,8 +53,8 @@ describe('the transfer worker', () => {
       const buffer = new SharedArrayBuffer(16);
       const stale = { ...job(buffer, [0, 16, 0]), size: data.length + 1 };
       const control = new TransferControl();
-      expect(() => lease.read(stale, control).wait('group "x"')).toThrow(/The file read for group "x" changed since it was recorded \(size \d+ vs \d+\)/);
-      expect(() => lease.read({ ...job(buffer, [0, 16, 0]), path: join(dir, 'missing.bin') }, control).wait('group "y"')).toThrow(/failed group "y": ENOENT/);
+      expect(() => lease.read(stale, control).wait('group "x"')).toThrow(/The file read for group "x" changed since it was recorded \(it was modified: size \d+ vs \d+\)/);
+      expect(() => lease.read({ ...job(buffer, [0, 16, 0]), path: join(dir, 'missing.bin') }, control).wait('group "y"')).toThrow(/changed since it was recorded \(it was deleted\)/);
       expect(() => lease.read(job(buffer, [data.length - 8, 16, 0]), control).wait('group "z"')).toThrow(/the file ended early/);
     } finally {
       lease.release();

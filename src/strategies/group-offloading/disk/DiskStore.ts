@@ -1,7 +1,7 @@
 import * as fs from '../../../base/platform/fs.js';
 import { join } from '../../../base/platform/path.js';
 import { ERROR_CODES } from '../../../base/errors.js';
-import { diskWriteFailure } from '../../../base/actionable.js';
+import { assertRoomToWrite, diskWriteFailure } from '../../../base/actionable.js';
 import type { HostArray } from '../../../models/dtypes.js';
 import type { DiskRef, Parameter } from '../../../models/Parameter.js';
 import { ledger } from '../../../runtime/ledger.js';
@@ -9,6 +9,7 @@ import { assertRoomForDecoded, attachDecodedFrom, adopts, decodeItems, decodeLay
 import type { ModuleGroup } from '../ModuleGroup.js';
 import type { GroupOffloadingConfig } from '../options.js';
 import { StagingSlots } from '../StagingSlots.js';
+import { groupFileRef, onloadInPieces } from '../../shared/groupFileRefs.js';
 import type { GroupStore } from '../stores.js';
 import {
   bytesOf,
@@ -41,7 +42,7 @@ export class DiskStore implements GroupStore {
   readonly tier = 'disk' as const;
   private readonly files = new Map<ModuleGroup, GroupFile>();
   /** The dataId of each weight's upload, to notice a weight assigned while on the device. */
-  private readonly uploaded = new Map<Parameter, object>();
+  private readonly uploadIds = new Map<Parameter, object>();
   private readonly names = new Map<Parameter, string>();
   /** Per group: where the worker decodes its cast weights in a slot, after the packed tensors. */
   private readonly decodes = new Map<ModuleGroup, { targets: DecodeTarget[]; end: number }>();
@@ -68,6 +69,8 @@ export class DiskStore implements GroupStore {
         this.createdDir = true;
       }
       const listed = readManifest(this.dir);
+      // Checked before anything is written: the groups not already listed there (reused when they match).
+      assertRoomToWrite(this.dir, this.groups.reduce((n, g) => n + (listed?.groups[g.id] === undefined ? g.bytes : 0), 0));
       const manifest: Manifest = { format: 'memhooks-group-offload', version: 1, groups: { ...(listed?.groups ?? {}) } };
       for (const g of this.groups) {
         const entries = g.params.map((p) => {
@@ -110,16 +113,18 @@ export class DiskStore implements GroupStore {
   }
 
   onload(group: ModuleGroup): void {
-    this.upload(group, readGroupSync(this.files.get(group)!));
+    // Weight by weight, each a piece at a time, where the backend allows (groupFileRefs.ts); else the group whole.
+    if (onloadInPieces(group.params)) this.uploaded(group);
+    else this.upload(group, readGroupSync(this.files.get(group)!));
   }
 
   offload(group: ModuleGroup): void {
     const file = this.files.get(group)!;
     // A weight assigned while on the device: write the group again, so that the change is not lost.
-    if (group.params.some((p) => p.storedTensor()?.dataId !== this.uploaded.get(p))) this.rewrite(group, file);
+    if (group.params.some((p) => p.storedTensor()?.dataId !== this.uploadIds.get(p))) this.rewrite(group, file);
     for (const p of group.params) {
       p.toDisk(this.refFor(group, p));
-      this.uploaded.delete(p);
+      this.uploadIds.delete(p);
     }
     this.slots?.releaseHeld(group);
     group.state = 'offloaded';
@@ -153,7 +158,8 @@ export class DiskStore implements GroupStore {
       group.state = 'offloaded';
       const code = (error as { code?: string }).code;
       if (code === ERROR_CODES.OFFLOAD_FILE_CHANGED && !(error as Error).message.startsWith('The offload file')) {
-        throw fileChangedError(file, `it was modified: ${(error as Error).message.replace(/^.*\((.*)\)\.$/s, '$1')}`);
+        // The worker says why: "it was deleted", or "it was modified: <size, mtime, inode, change time>".
+        throw fileChangedError(file, (error as Error).message.replace(/^.*\((.*)\)\.$/s, '$1'));
       }
       throw error;
     }
@@ -185,7 +191,7 @@ export class DiskStore implements GroupStore {
     // Tensors uploaded from a staging slot may alias it (cpu): read the group again into memory of its own.
     if (this.slots?.isHeld(group) === true) this.offload(group);
     if (group.state !== 'device') this.upload(group, readGroupSync(this.files.get(group)!));
-    for (const p of group.params) this.uploaded.delete(p);
+    for (const p of group.params) this.uploadIds.delete(p);
   }
 
   close(): void {
@@ -198,17 +204,18 @@ export class DiskStore implements GroupStore {
   }
 
   private upload(group: ModuleGroup, views: HostArray[]): void {
-    group.params.forEach((p, i) => {
-      p.diskToDevice(views[i]!);
-      this.uploaded.set(p, p.storedTensor()!.dataId);
-    });
+    group.params.forEach((p, i) => p.diskToDevice(views[i]!));
+    this.uploaded(group);
+  }
+
+  /** The group is on the device: records each weight's upload (to notice one assigned there). */
+  private uploaded(group: ModuleGroup): void {
+    for (const p of group.params) this.uploadIds.set(p, p.storedTensor()!.dataId);
     group.state = 'device';
   }
 
   private refFor(group: ModuleGroup, p: Parameter): DiskRef {
-    const file = this.files.get(group)!;
-    const index = group.params.indexOf(p);
-    return { path: file.path, read: () => readGroupSync(file)[index]!.slice() };
+    return groupFileRef(this.files.get(group)!, group.params.indexOf(p));
   }
 
   private rewrite(group: ModuleGroup, file: GroupFile): void {
