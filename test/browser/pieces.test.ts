@@ -41,12 +41,13 @@ describe('uploads from disk a piece at a time in the page', () => {
     await uploadsBitwise();
   });
 
-  it('webgl: fills a texture of tfjs a few rows of texels at a time, bitwise (256-byte pieces: [10, 7] is 5 × 4 texels, 3 rows a piece)', async () => {
+  it('fills a texture (webgl) or a GPU buffer (webgpu) of tfjs a piece at a time, bitwise (256-byte pieces; [10, 7] is 5 × 4 texels on webgl)', async () => {
     restore = setUploadPieceBytes(256);
     const reads = await uploadsBitwise();
-    if (pageBackendName() === 'webgl') expect(reads.get('10,7')).toEqual([240, 40]);
-    // The generic path reads whole rows of the weight instead: 9 rows of 7 values, then 1.
-    else expect(reads.get('10,7')).toEqual([252, 28]);
+    // webgl: whole rows of texels (3 rows of 5 texels); webgpu: 256-byte pieces of its GPU buffer; wasm (the
+    // generic path): whole rows of the weight, 9 rows of 7 values, then 1.
+    const expected = { webgl: [240, 40], webgpu: [256, 24], wasm: [252, 28] }[pageBackendName()];
+    expect(reads.get('10,7')).toEqual(expected);
   });
 
   /** Uploads every weight from "disk" and compares its values bit for bit; returns the piece sizes read, by shape. */
