@@ -41,12 +41,12 @@ describe('uploads from disk a piece at a time in the page', () => {
     await uploadsBitwise();
   });
 
-  it('fills a texture (webgl) or a GPU buffer (webgpu) of tfjs a piece at a time, bitwise (256-byte pieces; [10, 7] is 5 × 4 texels on webgl)', async () => {
+  it('fills a texture (webgl), a GPU buffer (webgpu) or the wasm heap a piece at a time, bitwise (256-byte pieces; [10, 7] is 5 × 4 texels on webgl)', async () => {
     restore = setUploadPieceBytes(256);
     const reads = await uploadsBitwise();
-    // webgl: whole rows of texels (3 rows of 5 texels); webgpu: 256-byte pieces of its GPU buffer; wasm (the
-    // generic path): whole rows of the weight, 9 rows of 7 values, then 1.
-    const expected = { webgl: [240, 40], webgpu: [256, 24], wasm: [252, 28] }[pageBackendName()];
+    // webgl: whole rows of texels (3 rows of 5 texels); webgpu and wasm: 256-byte pieces of its GPU buffer or of the
+    // tensor's memory in the wasm heap.
+    const expected = { webgl: [240, 40], webgpu: [256, 24], wasm: [256, 24] }[pageBackendName()];
     expect(reads.get('10,7')).toEqual(expected);
   });
 

@@ -3,6 +3,7 @@ import { ERROR_CODES, MemhooksError } from '../../base/errors.js';
 import { uploadNowFn } from '../../runtime/uploadNow.js';
 import { withUploadBuffer } from '../../runtime/uploadBuffer.js';
 import { webglTextureUpload } from '../../runtime/webglTextureUpload.js';
+import { wasmHeapUpload } from '../../runtime/wasmHeapUpload.js';
 import { webgpuBufferUpload } from '../../runtime/webgpuBufferUpload.js';
 import type { ComputeDtype } from '../dtypes.js';
 import type { DiskRef } from './kinds.js';
@@ -10,12 +11,12 @@ import type { DiskRef } from './kinds.js';
 /**
  * Uploads a weight from its file a piece at a time, through one buffer of at most `pieceBytes`, so that host memory
  * never holds the whole weight: the disk tier's promise in a browser tab, whose heap is smaller than one group of a
- * big model. On webgl and webgpu the pieces fill a texture or a GPU buffer of tfjs' that becomes the tensor (the
- * runtime/webgl*, webgpu* files). Elsewhere, and where those paths do not apply, each piece becomes a tensor that
- * the backend takes at once (wasm copies it into its heap; webgl and webgpu are told to upload it now instead of at
- * its first use), so the buffer is free for the next piece; a weight of more than one piece is joined on the device
- * (tf.concat, an exact copy), which holds the weight twice there for that moment. Pieces are whole rows (the first
- * axis) where a row fits in one.
+ * big model. On wasm the pieces are read straight into the tensor's memory in the wasm heap; on webgl and webgpu
+ * they fill a texture or a GPU buffer of tfjs' that becomes the tensor (runtime/wasmHeapUpload.ts,
+ * webglTextureUpload.ts, webgpuBufferUpload.ts). Where those do not apply, each piece becomes a tensor that the
+ * backend takes at once (webgl and webgpu are told to upload it now instead of at its first use), so the buffer is
+ * free for the next piece, and a weight of more than one piece is joined on the device (tf.concat, an exact copy),
+ * which holds the weight twice there for that moment. Pieces are then whole rows (the first axis) where a row fits.
  *
  * Only where the backend takes the bytes at once: `cpu` adopts a typed array as the tensor's storage and tfjs-node
  * reads it at the first kernel, so there a weight is read whole into an array of its own, as before.
@@ -64,6 +65,9 @@ export function uploadFromDisk(ref: DiskRef, weight: SpanWeight): tf.Tensor | un
     }
     const bytes = Math.max(8, Math.min(pieceBytes, span.byteLength));
     const readAt = span.readAt.bind(span);
+    // wasm: straight into the tensor's memory in the wasm heap (runtime/wasmHeapUpload.ts), no buffer needed.
+    const inHeap = wasmHeapUpload(weight.size, [...weight.shape], weight.dtype === 'int32' ? 'int32' : 'float32', readAt, bytes);
+    if (inHeap !== undefined) return tf.keep(inHeap);
     return withUploadBuffer(bytes, (buffer) => {
       // webgl and webgpu: straight into a texture or a GPU buffer of tfjs', with no host copy and no join on the
       // device (runtime/webglTextureUpload.ts, runtime/webgpuBufferUpload.ts).
