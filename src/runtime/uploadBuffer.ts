@@ -3,8 +3,8 @@ import { ledger } from './ledger.js';
 /**
  * The buffer that uploads from disk read their pieces into (models/parameter/pieces.ts), kept from one upload to
  * the next until this thread is idle (a 0 ms timer releases it): the uploads of a forward reuse one buffer instead of
- * leaving a garbage buffer per weight, which a browser frees late (a tab's heap measured 250 MB above its live data
- * on the zoo xl pipeline with a buffer per upload). hostBytes counts it while an upload uses it.
+ * leaving a garbage buffer (up to 32 MiB) per weight for a collector that runs late in a busy Worker. hostBytes
+ * counts it while an upload uses it.
  */
 let buffer: ArrayBuffer | undefined;
 let releaseTimer: ReturnType<typeof setTimeout> | undefined;

@@ -65,14 +65,14 @@ export function uploadFromDisk(ref: DiskRef, weight: SpanWeight): tf.Tensor | un
     }
     const bytes = Math.max(8, Math.min(pieceBytes, span.byteLength));
     const readAt = span.readAt.bind(span);
+    const dtype = weight.dtype === 'int32' ? 'int32' : 'float32';
+    const shape = [...weight.shape];
     // wasm: straight into the tensor's memory in the wasm heap (runtime/wasmHeapUpload.ts), no buffer needed.
-    const inHeap = wasmHeapUpload(weight.size, [...weight.shape], weight.dtype === 'int32' ? 'int32' : 'float32', readAt, bytes);
+    const inHeap = wasmHeapUpload(weight.size, shape, dtype, readAt, bytes);
     if (inHeap !== undefined) return tf.keep(inHeap);
     return withUploadBuffer(bytes, (buffer) => {
       // webgl and webgpu: straight into a texture or a GPU buffer of tfjs', with no host copy and no join on the
       // device (runtime/webglTextureUpload.ts, runtime/webgpuBufferUpload.ts).
-      const dtype = weight.dtype === 'int32' ? 'int32' : 'float32';
-      const shape = [...weight.shape];
       const direct = webglTextureUpload(weight.size, shape, dtype, readAt, buffer, bytes) ?? webgpuBufferUpload(weight.size, shape, dtype, readAt, buffer, bytes);
       return direct === undefined ? upload(readAt, weight, buffer, takeNow, bytes) : tf.keep(direct);
     });

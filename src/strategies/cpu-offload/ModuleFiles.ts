@@ -79,7 +79,7 @@ export class ModuleFiles {
     const bytes = entry.params.reduce((n, p) => n + p.byteLength, 0);
     memory.assertDeviceBudget(bytes, what, 'Nothing smaller than one module can be onloaded: split the module, or cast its weights lower.');
     const start = performance.now();
-    if (!this.onloadInPieces(entry)) {
+    if (!this.readingFile(entry, () => onloadInPieces(entry.params))) {
       const views = this.read(entry);
       entry.params.forEach((p, i) => p.diskToDevice(views[i]!));
     }
@@ -93,29 +93,22 @@ export class ModuleFiles {
     return out;
   }
 
-  private onloadInPieces(entry: Entry): boolean {
-    try {
-      return onloadInPieces(entry.params);
-    } catch (cause) {
-      throw this.unreadable(entry, cause);
-    }
-  }
-
   private read(entry: Entry): HostArray[] {
-    try {
-      return readGroupSync(entry.file);
-    } catch (cause) {
-      throw this.unreadable(entry, cause);
-    }
+    return this.readingFile(entry, () => readGroupSync(entry.file));
   }
 
-  private unreadable(entry: Entry, cause: unknown): MemhooksError {
-    return new MemhooksError(
-      ERROR_CODES.OFFLOAD_FILE_CHANGED,
-      `Sequential offload cannot read the weights of module "${entry.path}" back from ${entry.file.path}. Do not modify offloadToDiskPath while a model is offloaded there; ` +
-        `reload the model (its weights are only in that file).`,
-      { cause },
-    );
+  /** `read()`, whose failure (the file changed or is gone) becomes the error that names the module and its file. */
+  private readingFile<T>(entry: Entry, read: () => T): T {
+    try {
+      return read();
+    } catch (cause) {
+      throw new MemhooksError(
+        ERROR_CODES.OFFLOAD_FILE_CHANGED,
+        `Sequential offload cannot read the weights of module "${entry.path}" back from ${entry.file.path}. Do not modify offloadToDiskPath while a model is offloaded there; ` +
+          `reload the model (its weights are only in that file).`,
+        { cause },
+      );
+    }
   }
 
   /** Deletes the files (and the folder, if this created it and it is empty). Idempotent. */
